@@ -1,0 +1,3 @@
+"""uav: airspace management and no-fly enforcement for police drone units."""
+
+__version__ = "0.1.0"
