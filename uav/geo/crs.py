@@ -30,13 +30,23 @@ def _outside_china(lon: float, lat: float) -> bool:
 def _delta(lon: float, lat: float) -> LonLat:
     x, y = lon - 105.0, lat - 35.0
     dlat = (
-        -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * math.sqrt(abs(x))
+        -100.0
+        + 2.0 * x
+        + 3.0 * y
+        + 0.2 * y * y
+        + 0.1 * x * y
+        + 0.2 * math.sqrt(abs(x))
         + (20.0 * math.sin(6.0 * x * math.pi) + 20.0 * math.sin(2.0 * x * math.pi)) * 2.0 / 3.0
         + (20.0 * math.sin(y * math.pi) + 40.0 * math.sin(y / 3.0 * math.pi)) * 2.0 / 3.0
         + (160.0 * math.sin(y / 12.0 * math.pi) + 320 * math.sin(y * math.pi / 30.0)) * 2.0 / 3.0
     )
     dlon = (
-        300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * math.sqrt(abs(x))
+        300.0
+        + x
+        + 2.0 * y
+        + 0.1 * x * x
+        + 0.1 * x * y
+        + 0.1 * math.sqrt(abs(x))
         + (20.0 * math.sin(6.0 * x * math.pi) + 20.0 * math.sin(2.0 * x * math.pi)) * 2.0 / 3.0
         + (20.0 * math.sin(x * math.pi) + 40.0 * math.sin(x / 3.0 * math.pi)) * 2.0 / 3.0
         + (150.0 * math.sin(x / 12.0 * math.pi) + 300.0 * math.sin(x / 30.0 * math.pi)) * 2.0 / 3.0
@@ -92,9 +102,17 @@ GEOGRAPHIC_CRS = ("wgs84", "gcj02", "bd09")
 def normalise_crs(name: str) -> str:
     """'wgs84' | 'gcj02' | 'bd09' | 'EPSG:n' (case-insensitive aliases accepted)."""
     key = name.strip().lower().replace("-", "").replace("_", "")
-    aliases = {"wgs84": "wgs84", "epsg:4326": "wgs84", "4326": "wgs84", "gcj02": "gcj02",
-               "gcj": "gcj02", "mars": "gcj02", "bd09": "bd09", "bd09ll": "bd09",
-               "baidu": "bd09"}
+    aliases = {
+        "wgs84": "wgs84",
+        "epsg:4326": "wgs84",
+        "4326": "wgs84",
+        "gcj02": "gcj02",
+        "gcj": "gcj02",
+        "mars": "gcj02",
+        "bd09": "bd09",
+        "bd09ll": "bd09",
+        "baidu": "bd09",
+    }
     if key in aliases:
         return aliases[key]
     if key.startswith("epsg:") and key[5:].isdigit():

@@ -165,16 +165,21 @@ def _restriction(text: str | None, where: Location) -> Restriction:
             where,
         )
     key = text.strip().lower().replace("_", "-").replace(" ", "-")
-    aliases = {"no-fly": "prohibited", "nofly": "prohibited", "restricted": "authorization",
-               "authorisation": "authorization", "operating": "operating-area",
-               "operating-area": "operating-area", "inclusion": "operating-area"}
+    aliases = {
+        "no-fly": "prohibited",
+        "nofly": "prohibited",
+        "restricted": "authorization",
+        "authorisation": "authorization",
+        "operating": "operating-area",
+        "operating-area": "operating-area",
+        "inclusion": "operating-area",
+    }
     key = aliases.get(key, key)
     try:
         return Restriction(key)
     except ValueError:
         raise ZoneValidationError(
-            f"unknown restriction {text!r}: use one of "
-            f"{', '.join(r.value for r in Restriction)}",
+            f"unknown restriction {text!r}: use one of {', '.join(r.value for r in Restriction)}",
             where,
         ) from None
 
@@ -193,19 +198,18 @@ def _check_range(points: Sequence[Point2], where: Location, what: str) -> None:
                 if swapped
                 else ""
             )
-            bad = f"latitude {y} out of range [-90, 90]" if lat_bad else (
-                f"longitude {x} out of range [-180, 180]"
+            bad = (
+                f"latitude {y} out of range [-90, 90]"
+                if lat_bad
+                else (f"longitude {x} out of range [-180, 180]")
             )
             raise ZoneValidationError(f"{what}: {bad}{hint}", where)
 
 
-def _ring(
-    points: list[Point2], where: Location, what: str, explicit_close: bool
-) -> list[Point2]:
+def _ring(points: list[Point2], where: Location, what: str, explicit_close: bool) -> list[Point2]:
     if explicit_close and len(points) >= 2 and points[0] != points[-1]:
         raise ZoneValidationError(
-            f"{what} is not closed: its last point {points[-1]} differs from its first "
-            f"{points[0]}",
+            f"{what} is not closed: its last point {points[-1]} differs from its first {points[0]}",
             where,
         )
     distinct = {(round(x, 9), round(y, 9)) for x, y in points}
@@ -266,9 +270,7 @@ def _geometry(
         return shapely.geometry.polygon.orient(polys[0])
     multi = MultiPolygon([shapely.geometry.polygon.orient(p) for p in polys])
     if not multi.is_valid:
-        raise ZoneValidationError(
-            f"its polygons overlap: {shapely.is_valid_reason(multi)}", where
-        )
+        raise ZoneValidationError(f"its polygons overlap: {shapely.is_valid_reason(multi)}", where)
     return multi
 
 
@@ -292,9 +294,7 @@ def _band(feat: ZoneFeature, d: ZoneDefaults, where: Location) -> VerticalBand:
     if floor < 0 and floor_ref is AltitudeRef.AGL:
         raise ZoneValidationError(f"floor {floor:g} m is below ground", where)
     if ceiling is not None and floor_ref is ceiling_ref and floor >= ceiling:
-        raise ZoneValidationError(
-            f"floor {floor:g} m is not below ceiling {ceiling:g} m", where
-        )
+        raise ZoneValidationError(f"floor {floor:g} m is not below ceiling {ceiling:g} m", where)
     return VerticalBand(floor, floor_ref, ceiling, ceiling_ref)
 
 

@@ -91,11 +91,15 @@ class VerticalBand:
         return self.floor_m <= 0 and self.floor_ref is AltitudeRef.AGL and self.ceiling_m is None
 
     def describe(self) -> str:
-        floor = "GND" if self.floor_m <= 0 and self.floor_ref is AltitudeRef.AGL else (
-            f"{self.floor_m:g} m {self.floor_ref.value.upper()}"
+        floor = (
+            "GND"
+            if self.floor_m <= 0 and self.floor_ref is AltitudeRef.AGL
+            else (f"{self.floor_m:g} m {self.floor_ref.value.upper()}")
         )
-        ceiling = "UNL" if self.ceiling_m is None else (
-            f"{self.ceiling_m:g} m {self.ceiling_ref.value.upper()}"
+        ceiling = (
+            "UNL"
+            if self.ceiling_m is None
+            else (f"{self.ceiling_m:g} m {self.ceiling_ref.value.upper()}")
         )
         return f"{floor} – {ceiling}"
 
