@@ -81,7 +81,7 @@ def _detect_json(doc: object) -> str:
         if isinstance(feats, list) and feats and isinstance(feats[0], dict):
             f0 = feats[0]
             if f0.get("type") != "Feature" and (
-                "geometry" in f0 and isinstance(f0.get("geometry"), list)
+                ("geometry" in f0 and isinstance(f0.get("geometry"), list))
                 or "identifier" in f0
                 or "uSpaceClass" in f0
             ):
