@@ -50,7 +50,13 @@ def detect_format(data: bytes, path: Path) -> str:
         try:
             doc = json.loads(data.decode("utf-8-sig"))
         except (UnicodeDecodeError, json.JSONDecodeError):
-            return "geojson"  # the GeoJSON parser reports the syntax error with its line
+            # Malformed: route by tell-tale keys so the right parser reports the line.
+            if any(k in data for k in (b'"UASZoneList"', b'"horizontalProjection"',
+                                       b'"uomDimensions"')):
+                return "ed269"
+            if b'"geoFence"' in data or b'"fileType"' in data:
+                return "qgc"
+            return "geojson"
         return _detect_json(doc)
     text = head.decode("utf-8", "replace")
     first = text.splitlines()[0].strip() if text else ""
@@ -60,7 +66,7 @@ def detect_format(data: bytes, path: Path) -> str:
         s = line.strip()
         if not s or s.startswith("*"):
             continue
-        if s[:3].upper() in ("AC ", "AN ") or s.upper().startswith("AC\t"):
+        if s[:3].upper() in ("AC ", "AN ", "SP ", "SB ") or s.upper().startswith("AC\t"):
             return "openair"
         break
     if ext in (".txt", ".waypoints"):
@@ -72,6 +78,10 @@ def detect_format(data: bytes, path: Path) -> str:
 
 
 def _detect_json(doc: object) -> str:
+    if isinstance(doc, list) and doc and isinstance(doc[0], dict):
+        first = doc[0]
+        if "identifier" in first or isinstance(first.get("geometry"), list):
+            return "ed269"
     if isinstance(doc, dict):
         if doc.get("fileType") == "Plan" or "geoFence" in doc:
             return "qgc"
