@@ -193,11 +193,7 @@ def _check_range(points: Sequence[Point2], where: Location, what: str) -> None:
         lon_bad = not -180.0 <= x <= 180.0
         if lat_bad or lon_bad:
             swapped = lat_bad and -90.0 <= x <= 90.0 and -180.0 <= y <= 180.0
-            hint = (
-                " — latitude and longitude look swapped (expected lon, lat order)"
-                if swapped
-                else ""
-            )
+            hint = " — latitude and longitude look swapped" if swapped else ""
             bad = (
                 f"latitude {y} out of range [-90, 90]"
                 if lat_bad
