@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import shapely
 from pyproj import Transformer
+from pyproj.enums import TransformDirection
 
 
 class LocalFrame:
@@ -23,33 +24,40 @@ class LocalFrame:
     def __init__(self, lon0_deg: float, lat0_deg: float) -> None:
         self.lon0_deg = lon0_deg
         self.lat0_deg = lat0_deg
-        proj = (
-            f"+proj=aeqd +lat_0={lat0_deg:.9f} +lon_0={lon0_deg:.9f} "
-            "+x_0=0 +y_0=0 +ellps=WGS84 +units=m +no_defs"
+        # A pipeline (degrees in, x east / y north metres out) is built in microseconds;
+        # Transformer.from_crs takes ~10 ms, which would dominate a plan check.
+        pipeline = (
+            "+proj=pipeline +step +proj=unitconvert +xy_in=deg +xy_out=rad "
+            f"+step +proj=aeqd +lat_0={lat0_deg:.9f} +lon_0={lon0_deg:.9f} +ellps=WGS84"
         )
-        self._fwd = Transformer.from_crs("EPSG:4326", proj, always_xy=True)
-        self._inv = Transformer.from_crs(proj, "EPSG:4326", always_xy=True)
+        self._tr = Transformer.from_pipeline(pipeline)
+
+    def _fwd(self, lon: Any, lat: Any) -> tuple[Any, Any]:
+        return self._tr.transform(lon, lat)
+
+    def _inv(self, x: Any, y: Any) -> tuple[Any, Any]:
+        return self._tr.transform(x, y, direction=TransformDirection.INVERSE)
 
     def to_xy(self, lon_deg: Any, lat_deg: Any) -> tuple[np.ndarray, np.ndarray]:
-        x, y = self._fwd.transform(np.asarray(lon_deg, float), np.asarray(lat_deg, float))
+        x, y = self._fwd(np.asarray(lon_deg, float), np.asarray(lat_deg, float))
         return np.asarray(x, float), np.asarray(y, float)
 
     def to_lonlat(self, x_m: Any, y_m: Any) -> tuple[np.ndarray, np.ndarray]:
-        lon, lat = self._inv.transform(np.asarray(x_m, float), np.asarray(y_m, float))
+        lon, lat = self._inv(np.asarray(x_m, float), np.asarray(y_m, float))
         return np.asarray(lon, float), np.asarray(lat, float)
 
     def project(self, geom: Any) -> Any:
         """A shapely geometry (or array of them) in lon/lat -> the same in local metres."""
 
         def fwd(coords: np.ndarray) -> np.ndarray:
-            x, y = self._fwd.transform(coords[:, 0], coords[:, 1])
+            x, y = self._fwd(coords[:, 0], coords[:, 1])
             return np.column_stack([x, y])
 
         return shapely.transform(geom, fwd)
 
     def unproject(self, geom: Any) -> Any:
         def inv(coords: np.ndarray) -> np.ndarray:
-            lon, lat = self._inv.transform(coords[:, 0], coords[:, 1])
+            lon, lat = self._inv(coords[:, 0], coords[:, 1])
             return np.column_stack([lon, lat])
 
         return shapely.transform(geom, inv)
