@@ -81,15 +81,13 @@ def render_report(report: CheckReport, plan: Path) -> None:
     from rich.table import Table
 
     if report.violations:
-        t = Table(
-            "leg",
-            "rule",
-            "zone",
-            "restriction",
-            "entry (lat, lon, alt)",
-            "time",
-            title=f"{plan.name}: violations",
-        )
+        t = Table(title=f"{plan.name}: violations")
+        t.add_column("leg", no_wrap=True)
+        t.add_column("rule")
+        t.add_column("zone", no_wrap=True)
+        t.add_column("restriction")
+        t.add_column("entry (lat, lon, alt above home)")
+        t.add_column("time")
         for v in report.violations:
             e = v.entry
             t.add_row(
@@ -102,7 +100,10 @@ def render_report(report: CheckReport, plan: Path) -> None:
             )
         out.print(t)
     if report.warnings:
-        t = Table("leg", "rule", "zone", "clearance", "message", title="warnings")
+        t = Table(title="warnings")
+        for col in ("leg", "rule", "zone", "clearance"):
+            t.add_column(col, no_wrap=True)
+        t.add_column("message")
         for w in report.warnings:
             clearance = f"{w.clearance_m:.1f} m" if w.clearance_m is not None else "-"
             t.add_row(w.leg, w.rule, w.zone or "-", clearance, w.message)
