@@ -1,0 +1,155 @@
+"""The end-to-end demo behind `make demo`: load the unit's zones and an event zone into a fresh
+SQLite database, then check three plans. Each step runs the real `uav` command and must give
+the exit code shown; the demo fails (exit 1) the moment one does not."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO_DIR = ROOT / ".demo"
+UAV = Path(sys.executable).parent / "uav"
+MATCH_DAY = "2026-12-05T19:30+08:00"
+
+
+def step(title: str, args: list[str], expect: int) -> None:
+    print(f"\n\033[1m## {title}\033[0m")
+    print(f"$ uav {shlex.join(args)}", flush=True)
+    env = {**os.environ, "UAV_DB": str(DEMO_DIR / "uav.db"), "COLUMNS": "140"}
+    code = subprocess.run([str(UAV), *args], cwd=ROOT, env=env, check=False).returncode
+    if code != expect:
+        print(f"demo: expected exit code {expect}, got {code}", file=sys.stderr)
+        sys.exit(1)
+    print(f"(exit code {code}, as expected)")
+
+
+def main() -> None:
+    shutil.rmtree(DEMO_DIR, ignore_errors=True)
+    DEMO_DIR.mkdir()
+    print(f"uav demo: database {DEMO_DIR / 'uav.db'}")
+    step(
+        "Load the unit's standing zones (GeoJSON and OpenAir)",
+        ["zones", "load", "geofences/guangzhou-tianhe.geojson", "geofences/guangzhou-airports.air"],
+        0,
+    )
+    step(
+        "Load the match-day zone, drawn on AMap in GCJ-02; the file has no times or "
+        "restriction, the officer gives them",
+        [
+            "zones",
+            "load",
+            "examples/zones/tianhe-stadium-match.gcj02.geojson",
+            "--crs",
+            "gcj02",
+            "--restriction",
+            "authorization",
+            "--start",
+            "2026-12-05T17:00+08:00",
+            "--end",
+            "2026-12-05T23:00+08:00",
+        ],
+        0,
+    )
+    step("Zones active during the match", ["zones", "list", "--active-at", MATCH_DAY], 0)
+    step(
+        "A patrol over Tianhe Park: clear",
+        ["plan", "check", "examples/plans/tianhe-park-patrol.plan", "--at", MATCH_DAY],
+        0,
+    )
+    step(
+        "A river survey whose leg crosses the Canton Tower no-fly zone between two waypoints "
+        "outside it",
+        ["plan", "check", "examples/plans/pearl-river-survey.plan", "--at", MATCH_DAY],
+        1,
+    )
+    step(
+        "Stadium overwatch during the match, no grant yet",
+        [
+            "plan",
+            "check",
+            "examples/plans/stadium-overwatch.plan",
+            "--drone",
+            "TH-01",
+            "--at",
+            MATCH_DAY,
+        ],
+        1,
+    )
+    zone_id = _event_zone_id()
+    step(
+        "The duty officer grants TH-01 the stadium for the match",
+        [
+            "auth",
+            "grant",
+            "--zone",
+            zone_id,
+            "--drone",
+            "TH-01",
+            "--start",
+            "2026-12-05T17:00+08:00",
+            "--end",
+            "2026-12-05T23:00+08:00",
+            "--by",
+            "Officer Chen",
+            "--reason",
+            "match security overwatch",
+        ],
+        0,
+    )
+    step(
+        "Stadium overwatch with the grant: clear",
+        [
+            "plan",
+            "check",
+            "examples/plans/stadium-overwatch.plan",
+            "--drone",
+            "TH-01",
+            "--at",
+            MATCH_DAY,
+        ],
+        0,
+    )
+    step(
+        "The same plan flown by another drone is still refused (JSON for other systems)",
+        [
+            "plan",
+            "check",
+            "examples/plans/stadium-overwatch.plan",
+            "--drone",
+            "TH-02",
+            "--at",
+            MATCH_DAY,
+            "--json",
+        ],
+        1,
+    )
+    step(
+        "Export every zone as KML for Google Earth",
+        ["zones", "export", "--format", "kml", "-o", str(DEMO_DIR / "zones.kml")],
+        0,
+    )
+    print("\ndemo finished: every step gave the expected result")
+
+
+def _event_zone_id() -> str:
+    import json
+
+    env = {**os.environ, "UAV_DB": str(DEMO_DIR / "uav.db")}
+    out = subprocess.run(
+        [str(UAV), "zones", "list", "--json"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return str(next(z["id"] for z in json.loads(out) if "Sports Center" in z["name"]))
+
+
+if __name__ == "__main__":
+    main()
