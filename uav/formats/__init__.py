@@ -51,8 +51,9 @@ def detect_format(data: bytes, path: Path) -> str:
             doc = json.loads(data.decode("utf-8-sig"))
         except (UnicodeDecodeError, json.JSONDecodeError):
             # Malformed: route by tell-tale keys so the right parser reports the line.
-            if any(k in data for k in (b'"UASZoneList"', b'"horizontalProjection"',
-                                       b'"uomDimensions"')):
+            if any(
+                k in data for k in (b'"UASZoneList"', b'"horizontalProjection"', b'"uomDimensions"')
+            ):
                 return "ed269"
             if b'"geoFence"' in data or b'"fileType"' in data:
                 return "qgc"
