@@ -43,7 +43,6 @@ zone's index, named "<name> (volume 2)", "<name> (period 2)" or "<name> (volume 
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -51,6 +50,7 @@ from pathlib import Path
 from typing import Any
 
 from uav.errors import FormatError, Location
+from uav.formats.jsontext import load_json
 from uav.zones.build import Point2, RawCircle, RawPolygon, ZoneFeature
 from uav.zones.model import WEEKDAY_NAMES
 
@@ -102,23 +102,6 @@ def parse(data: bytes, path: Path) -> list[ZoneFeature]:
     for index, zone in enumerate(zones):
         features.extend(_zone_features(zone, index, path, lines[index]))
     return features
-
-
-def load_json(data: bytes, path: Path) -> Any:
-    """Decode UTF-8 JSON; a syntax error names its line."""
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise FormatError(
-            f"not UTF-8 text ({exc.reason})", Location(file=path, line=line)
-        ) from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise FormatError(
-            f"malformed JSON: {exc.msg} (column {exc.colno})", Location(file=path, line=exc.lineno)
-        ) from None
 
 
 def _zone_list(doc: Any, path: Path) -> list[Any]:

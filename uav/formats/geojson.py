@@ -31,6 +31,7 @@ from typing import Any
 from shapely.geometry import MultiPolygon, Polygon, mapping
 
 from uav.errors import FormatError, Location
+from uav.formats.jsontext import load_json
 from uav.timeutil import parse_instant
 from uav.zones.build import Point2, RawCircle, RawPolygon, ZoneFeature
 from uav.zones.model import Circle, Zone
@@ -43,17 +44,6 @@ def parse(data: bytes, path: Path) -> list[ZoneFeature]:
     features = _features(doc, path)
     lines = _feature_lines(data, len(features))
     return [_feature(i, f, path, lines[i]) for i, f in enumerate(features)]
-
-
-def load_json(data: bytes, path: Path) -> Any:
-    try:
-        return json.loads(data.decode("utf-8-sig"))
-    except UnicodeDecodeError as exc:
-        raise FormatError(f"not UTF-8 text ({exc.reason})", Location(file=path)) from None
-    except json.JSONDecodeError as exc:
-        raise FormatError(
-            f"malformed JSON: {exc.msg} (column {exc.colno})", Location(file=path, line=exc.lineno)
-        ) from None
 
 
 def _features(doc: Any, path: Path) -> list[Any]:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, TypeGuard
 
 from uav.errors import FormatError, Location
+from uav.formats.jsontext import decode_utf8, parse_json
 from uav.zones.build import Point2, RawCircle, RawPolygon, ZoneFeature
 
 GEOFENCE_VERSION = 2
@@ -30,8 +31,8 @@ _DECODER = json.JSONDecoder()
 
 def parse(data: bytes, path: Path) -> list[ZoneFeature]:
     """The geofence of a QGroundControl plan as zone features (polygons, then circles)."""
-    text = _decode(data, path)
-    doc = _load(text, path)
+    text = decode_utf8(data, path)
+    doc = parse_json(text, path)
     fence = _geofence(doc, path)
     fence_at = _members(text, _skip(text, 0))["geoFence"]
     offsets = _members(text, fence_at)
@@ -55,23 +56,6 @@ def parse(data: bytes, path: Path) -> list[ZoneFeature]:
             Location(file=path, line=_line(text, fence_at)),
         )
     return features
-
-
-def _decode(data: bytes, path: Path) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise FormatError(f"not UTF-8 text ({exc.reason})", Location(file=path)) from None
-
-
-def _load(text: str, path: Path) -> Any:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise FormatError(
-            f"malformed JSON: {exc.msg} (column {exc.colno})",
-            Location(file=path, line=exc.lineno),
-        ) from None
 
 
 def _geofence(doc: Any, path: Path) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from typing import Any
 from lxml import etree
 
 from uav.errors import Location, PlanError
+from uav.formats.jsontext import load_json
 from uav.plans.model import MAV_FRAME_TO_ALT, AltFrame, FlightPlan, MavCmd, MissionItem
 from uav.plans.path import HERE_ALLOWED, POSITIONAL, command_name
 
@@ -61,7 +62,7 @@ def detect_plan_format(data: bytes, path: Path) -> str:
     if head.startswith(b"QGC WPL"):
         return "waypoints"
     if head.startswith((b"{", b"[")):
-        doc = _load_json(data, path)
+        doc = load_json(data, path, PlanError)
         if isinstance(doc, dict) and doc.get("fileType") == "Plan":
             return "qgc"
         if isinstance(doc, dict) and doc.get("type") in ("Feature", "FeatureCollection"):
@@ -120,16 +121,6 @@ def _make_item(
     return MissionItem(seq, command, frame, lat, lon, alt, *params, line=where.line)
 
 
-def _load_json(data: bytes, path: Path) -> Any:
-    try:
-        return json.loads(data.decode("utf-8-sig"))
-    except UnicodeDecodeError as exc:
-        raise PlanError(f"not UTF-8 text: {exc.reason}", Location(file=path)) from None
-    except json.JSONDecodeError as exc:
-        where = Location(file=path, line=exc.lineno)
-        raise PlanError(f"malformed JSON (column {exc.colno}): {exc.msg}", where) from None
-
-
 def _number(value: Any, what: str, where: Location, allow_null: bool = False) -> float:
     """A JSON number as float; null -> NaN when allowed."""
     if value is None and allow_null:
@@ -157,7 +148,7 @@ def _home_check(lat: float, lon: float, where: Location) -> None:
 
 def read_qgc(data: bytes, path: Path) -> FlightPlan:
     """A QGroundControl .plan: mission items, complex items expanded, jumps renumbered."""
-    doc = _load_json(data, path)
+    doc = load_json(data, path, PlanError)
     where = Location(file=path)
     if not isinstance(doc, dict) or doc.get("fileType") != "Plan":
         raise PlanError('not a QGroundControl plan: no "fileType": "Plan"', where)
@@ -353,7 +344,7 @@ _GEOJSON_REFS = {ref.value: ref for ref in AltFrame}
 
 def read_geojson(data: bytes, path: Path) -> FlightPlan:
     """One LineString of [lon, lat, alt]; home is its first point; each point a waypoint."""
-    doc = _load_json(data, path)
+    doc = load_json(data, path, PlanError)
     feature = _geojson_line_feature(doc, path)
     props = feature.get("properties") or {}
     name = props.get("name") if isinstance(props, dict) else None
