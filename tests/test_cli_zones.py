@@ -126,3 +126,16 @@ def test_missing_file_is_exit_2(uav: Invoke, tmp_path: Path) -> None:
 def test_help_documents_exit_codes(uav: Invoke) -> None:
     r = uav("zones", "--help")
     assert r.exit_code == 0 and "Exit codes" in r.stdout
+
+
+def test_export_kml_round_trips_through_load(uav: Invoke, tmp_path: Path) -> None:
+    before = load(uav)
+    out = tmp_path / "export.kml"
+    assert uav("zones", "export", "--format", "kml", "-o", out).exit_code == 0
+    uav("zones", "remove", *[z["id"] for z in before])
+    r = uav("zones", "load", out, "--json")
+    assert r.exit_code == 0, r.stderr
+    strip = ("id", "source")
+    assert [{k: v for k, v in z.items() if k not in strip} for z in json.loads(r.stdout)] == [
+        {k: v for k, v in z.items() if k not in strip} for z in before
+    ]
