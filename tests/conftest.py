@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from typer.testing import CliRunner, Result
 
 from cli import app
+
+pytest_plugins = ["tests.sim_plugin"]
+
+# CI runs are reproducible: hypothesis draws the same examples every run (CI=true).
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI") == "true":
+    hypothesis_settings.load_profile("ci")
 
 DATA = Path(__file__).parent / "data"
 BAD = Path(__file__).parent / "bad"
