@@ -10,7 +10,7 @@ from pathlib import Path
 
 import typer
 
-from uav.cli import auth, plan, zones
+from uav.cli import auth, fleet, plan, sitl, zones
 from uav.cli.common import EXIT_CODES_HELP, State
 
 app = typer.Typer(
@@ -42,6 +42,8 @@ def root(
 app.add_typer(zones.app, name="zones")
 app.add_typer(auth.app, name="auth")
 app.add_typer(plan.app, name="plan")
+app.add_typer(fleet.app, name="fleet")
+app.add_typer(sitl.app, name="sitl")
 
 
 def main() -> None:

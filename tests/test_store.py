@@ -22,7 +22,7 @@ T0 = datetime.fromisoformat("2026-12-05T18:00:00+08:00")
 
 def test_new_database_has_the_current_schema_version(db: Path) -> None:
     store = Store.open(db)
-    assert store.schema_version() == 1
+    assert store.schema_version() == 2
     assert db.exists()
 
 

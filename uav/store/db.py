@@ -17,6 +17,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from uav.errors import StoreError
 from uav.store import schema
+from uav.store.drones import DronesMixin
 from uav.store.grants import GrantsMixin
 from uav.store.zones import ZonesMixin
 
@@ -49,7 +50,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-class Store(ZonesMixin, GrantsMixin):
+class Store(ZonesMixin, GrantsMixin, DronesMixin):
     """uav's database. Open with :meth:`open`; every write is one transaction."""
 
     def __init__(self, engine: Engine) -> None:
@@ -124,6 +125,10 @@ def _v1(conn: Connection) -> None:
     schema.metadata.create_all(conn, tables=[schema.zones, schema.grants])
 
 
-MIGRATIONS = {1: _v1}
+def _v2(conn: Connection) -> None:
+    schema.metadata.create_all(conn, tables=[schema.drones])
+
+
+MIGRATIONS = {1: _v1, 2: _v2}
 
 __all__ = ["Sequence", "Store", "default_db_path", "resolve_db_url"]

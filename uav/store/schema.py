@@ -8,6 +8,7 @@ stored twice: epoch seconds (``*_s``, for queries) and ISO 8601 text with the or
 from __future__ import annotations
 
 from sqlalchemy import (
+    Boolean,
     Column,
     Float,
     ForeignKey,
@@ -20,7 +21,7 @@ from sqlalchemy import (
     Text,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 metadata = MetaData()
 
@@ -86,3 +87,19 @@ grants = Table(
     Column("revoked_by", Text, nullable=True),
 )
 Index("ix_grants_drone", grants.c.drone)
+
+# Schema version 2: the fleet registry.
+drones = Table(
+    "drones",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("connect_url", Text, nullable=False),  # pymavlink-style: tcp:HOST:PORT, udpin:...
+    Column("sysid", Integer, nullable=False),
+    Column("serial", Text, nullable=True),  # airframe serial (the Remote ID serial number)
+    Column("remote_id", Text, nullable=True),  # Remote ID registration / UAS id
+    Column("sign_requested", Boolean, nullable=False),
+    Column("signing_key", LargeBinary, nullable=True),  # 32 bytes; never printed or exported
+    Column("sim_instance", Integer, nullable=True),  # set for simulated drones (uav sitl up)
+    Column("created_iso", String(40), nullable=False),
+)

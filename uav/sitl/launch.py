@@ -1,0 +1,126 @@
+"""Start one simulator process the way ArduPilot's own tools do.
+
+In its own working directory (it keeps ``eeprom.bin`` and logs there)::
+
+    arducopter --model + --speedup N --defaults copter.parm,a.parm,b.parm \\
+        --home LAT,LON,ALT,HDG -I N
+
+The emulator takes the same arguments after ``python -m uav.sim`` and has ArduPilot's copter
+defaults built in, so its ``--defaults`` lists only the drone's own files.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from uav.sitl.binary import SimKind
+from uav.sitl.config import SitlConfig, fmt_number
+from uav.sitl.errors import SitlError
+from uav.sitl.tracking import ProcessRecord, ProcessTable, adopt, proc_start_ticks
+from uav.timeutil import now_utc
+
+LOG_FILE = "sitl.log"
+
+
+@dataclass(frozen=True)
+class Launcher:
+    """What to run: real SITL (binary + ArduPilot's copter.parm) or the emulator."""
+
+    kind: SimKind
+    binary: Path | None = None
+    copter_defaults: Path | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind == SimKind.ARDUPILOT and (self.binary is None or self.copter_defaults is None):
+            raise ValueError("ArduPilot SITL needs a binary and copter.parm")
+
+    def program(self) -> list[str]:
+        if self.kind == SimKind.EMULATOR:
+            return [sys.executable, "-m", "uav.sim"]
+        assert self.binary is not None
+        return [str(self.binary)]
+
+    def defaults(self, cfg: SitlConfig) -> list[Path]:
+        base = [self.copter_defaults] if self.kind == SimKind.ARDUPILOT else []
+        return [p for p in base if p is not None] + list(cfg.params)
+
+
+def build_command(
+    cfg: SitlConfig, launcher: Launcher, *, speedup: float | None = None
+) -> list[str]:
+    """The full command line for ``cfg`` (``speedup`` overrides the config's)."""
+    argv = [*launcher.program(), "--model", cfg.model]
+    argv += ["--speedup", fmt_number(speedup if speedup is not None else cfg.speedup)]
+    defaults = launcher.defaults(cfg)
+    if defaults:
+        argv += ["--defaults", ",".join(str(p) for p in defaults)]
+    argv += ["--home", cfg.home.as_arg(), "-I", str(cfg.instance)]
+    return argv
+
+
+def instance_workdir(base: Path, cfg: SitlConfig) -> Path:
+    """``<base>/I<N>-<name>``: one folder per instance and drone, reused across runs."""
+    return base / f"I{cfg.instance}-{cfg.name}"
+
+
+def default_workdir_base(state_dir: Path) -> Path:
+    return state_dir / "work"
+
+
+def start(
+    cfg: SitlConfig,
+    launcher: Launcher,
+    table: ProcessTable,
+    workdir_base: Path,
+    *,
+    speedup: float | None = None,
+    wipe: bool = False,
+) -> ProcessRecord:
+    """Start the simulator for ``cfg`` in its working directory and track it in ``table``.
+
+    ``wipe`` empties the working directory first (a fresh eeprom, as in the recorded traces).
+    """
+    workdir = instance_workdir(workdir_base, cfg)
+    if wipe and workdir.exists():
+        shutil.rmtree(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    argv = build_command(cfg, launcher, speedup=speedup)
+    log_path = workdir / LOG_FILE
+    with log_path.open("wb") as log:
+        try:
+            proc = subprocess.Popen(
+                argv,
+                cwd=workdir,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # outlives this terminal, like sim_vehicle.py
+            )
+        except OSError as exc:
+            raise SitlError(f"cannot start {argv[0]}: {exc}") from None
+    adopt(proc)
+    record = ProcessRecord(
+        name=cfg.name,
+        instance=cfg.instance,
+        pid=proc.pid,
+        kind=launcher.kind.value,
+        argv=tuple(argv),
+        started_at=now_utc().isoformat(),
+        workdir=str(workdir),
+        log=str(log_path),
+        sysid=cfg.sysid,
+        speedup=speedup if speedup is not None else cfg.speedup,
+        role=cfg.role,
+        proc_start_ticks=proc_start_ticks(proc.pid),
+    )
+    try:
+        table.add(record)
+    except SitlError:
+        proc.kill()
+        proc.wait(timeout=5)
+        raise
+    return record
