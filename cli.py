@@ -10,7 +10,7 @@ from pathlib import Path
 
 import typer
 
-from uav.cli import auth, fleet, plan, sim, sitl, zones
+from uav.cli import auth, fleet, fly, plan, sim, sitl, zones
 from uav.cli.common import EXIT_CODES_HELP, State
 
 app = typer.Typer(
@@ -45,6 +45,7 @@ app.add_typer(plan.app, name="plan")
 app.add_typer(fleet.app, name="fleet")
 app.add_typer(sitl.app, name="sitl")
 app.add_typer(sim.app, name="sim")
+app.command("fly", help=fly.HELP, short_help=fly.SHORT_HELP)(fly.fly)
 
 
 def main() -> None:

@@ -29,7 +29,18 @@ def test_add_list_remove(uav: Invoke) -> None:
     added = json.loads(r.stdout)
     assert added["name"] == "TH-01" and added["sysid"] == 1 and added["signing"] == "off"
     assert "drone TH-01 registered: tcp:127.0.0.1:5760, sysid 1, signing off" in r.stderr
-    r = uav("fleet", "add", "TH-02", "--connect", "udpin:0.0.0.0:14551", "--sysid", "2", "--sign")
+    r = uav(
+        "fleet",
+        "add",
+        "TH-02",
+        "--connect",
+        "udpin:0.0.0.0:14551",
+        "--sysid",
+        "2",
+        "--sign",
+        "--timeout",
+        "0.2",
+    )
     assert r.exit_code == 0 and r.stdout == "" and "signing requested" in r.stderr
     listed = json.loads(uav("fleet", "list", "--json").stdout)
     assert [(d["name"], d["sysid"], d["signing"]) for d in listed] == [

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
+from rich.markup import escape
 
 from uav.cli.common import (
     EXIT_FINDINGS,
@@ -19,8 +22,13 @@ from uav.cli.common import (
 
 if TYPE_CHECKING:
     from uav.check.report import CheckReport
+    from uav.fleet.missions import CheckOptions
 
-app = typer.Typer(help="Flight plans: check them against the zones.", no_args_is_help=True)
+app = typer.Typer(
+    help="Flight plans: check them against the zones; upload them to a drone and download "
+    "them from it.",
+    no_args_is_help=True,
+)
 
 CHECK_EXIT_HELP = (
     "Exit codes: 0 the plan is clear; 1 it violates at least one zone or rule; "
@@ -116,3 +124,151 @@ def render_report(report: CheckReport, plan: Path) -> None:
         else (f"[bold red]NOT CLEAR[/]: {len(report.violations)} violation(s)")
     )
     out.print(f"{plan.name}: {verdict}, {len(report.warnings)} warning(s)")
+
+
+UPLOAD_EXIT_HELP = (
+    "Exit codes: 0 uploaded and verified; 1 the plan is not clear (nothing is sent; the "
+    "report is the one `plan check` gives) or the drone refused the mission; 2 bad input, "
+    "unknown drone, no link, a verify that failed, the drone's home too far from the plan's, "
+    "or the check cannot decide safely."
+)
+
+
+@app.command(
+    "upload",
+    help=(
+        "Check PLAN for the drone (as `uav plan check --drone NAME` does, its grants "
+        "included) and, only if it is clear, upload it with the MAVLink mission protocol "
+        "(items the drone asks for again are sent again) and verify it by downloading it "
+        "back. A drone whose home is further than --home-tolerance from the plan's is "
+        "refused: the check would describe another flight. If an upload fails part-way, the "
+        "drone's mission is cleared so that a partial mission cannot be flown.\n\n"
+        + UPLOAD_EXIT_HELP
+    ),
+)
+def upload(
+    ctx: typer.Context,
+    plan: Path = typer.Argument(..., help="The plan file."),
+    drone: str = typer.Option(..., "--drone", help="The drone to upload to."),
+    at: str | None = typer.Option(None, "--at", help="Take-off time (ISO 8601; default now)."),
+    speed: float | None = typer.Option(
+        None, "--speed", help="Horizontal speed in m/s (default: the plan's, else 10)."
+    ),
+    buffer: float = typer.Option(20.0, "--buffer", help="Lateral buffer around zones, metres."),
+    max_alt: float = typer.Option(
+        120.0, "--max-alt", help="Global ceiling, metres above take-off."
+    ),
+    time_margin: float = typer.Option(
+        60.0, "--time-margin", help="Seconds added before/after each zone's active time."
+    ),
+    home_tolerance: float = typer.Option(
+        25.0, "--home-tolerance", help="How far (m) the drone's home may be from the plan's."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the check report as JSON."),
+) -> None:
+    from uav.cli.fleet import drone_errors
+
+    with drone_errors():
+        from uav.fleet.errors import PlanRefused
+        from uav.fleet.missions import upload_plan
+
+        options = check_options(at, speed, buffer, max_alt, time_margin)
+        try:
+            with transfer_bar("upload") as progress:
+                done = upload_plan(
+                    open_store(ctx),
+                    drone,
+                    plan,
+                    options,
+                    progress=progress,
+                    home_tolerance_m=home_tolerance,
+                )
+        except PlanRefused as exc:
+            show_report(exc.report, plan, as_json)
+            raise
+    show_report(done.checked.report, plan, as_json)
+    where = (
+        "the drone has no home yet: compare it with the plan's before flying"
+        if done.home_offset_m is None
+        else f"its home is {done.home_offset_m:.0f} m from the plan's"
+    )
+    err.print(
+        f"{done.drone}: {done.items - 1} mission item(s) uploaded and verified; {escape(where)}"
+    )
+
+
+@app.command(
+    "download",
+    help=(
+        "Download drone NAME's mission and write it as a QGroundControl .plan (home from the "
+        "drone) that `uav plan check` and `uav plan upload` read.\n\n"
+        "Exit codes: 0 written; 2 unknown drone, no link, no mission or no home on the drone, "
+        "or the file cannot be written."
+    ),
+)
+def download(
+    ctx: typer.Context,
+    drone: str = typer.Option(..., "--drone", help="The drone to read the mission from."),
+    output: Path | None = typer.Option(
+        None, "-o", "--output", help="The .plan file to write (default: stdout)."
+    ),
+) -> None:
+    from uav.cli.fleet import drone_errors
+
+    with drone_errors():
+        from uav.fleet.missions import download_plan, write_plan
+
+        with transfer_bar("download") as progress:
+            doc, count = download_plan(open_store(ctx), drone, progress=progress)
+        if output is not None:
+            write_plan(doc, output)
+    if output is None:
+        print_json(doc)
+        err.print(f"{drone}: {count} mission item(s)")
+    else:
+        err.print(
+            f"{drone}: {count} mission item(s) written to {escape(str(output))}", soft_wrap=True
+        )
+
+
+def check_options(
+    at: str | None, speed: float | None, buffer: float, max_alt: float, time_margin: float
+) -> CheckOptions:
+    """The check options of `plan check`, shared by `plan upload` and `fly`."""
+    from uav.fleet.missions import CheckOptions
+
+    return CheckOptions(
+        at=parse_time(at, "--at"),
+        speed_mps=speed,
+        buffer_m=buffer,
+        max_alt_m=max_alt,
+        time_margin_s=time_margin,
+    )
+
+
+def show_report(report: CheckReport, plan: Path, as_json: bool) -> None:
+    if as_json:
+        print_json(report.to_json())
+    else:
+        render_report(report, plan)
+
+
+@contextmanager
+def transfer_bar(what: str) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar on stderr for a mission transfer, shown from the first item on;
+    yields the ``progress(done, total)`` callback."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    bar = Progress(TextColumn(f"mission {what}"), BarColumn(), MofNCompleteColumn(), console=err)
+    task = bar.add_task(what, total=None)
+
+    def progress(done: int, total: int) -> None:
+        if not bar.live.is_started:
+            bar.start()
+        bar.update(task, completed=done, total=total)
+
+    try:
+        yield progress
+    finally:
+        if bar.live.is_started:
+            bar.stop()
