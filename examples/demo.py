@@ -1,6 +1,8 @@
 """The end-to-end demo behind `make demo`: load the unit's zones and an event zone into a fresh
-SQLite database, then check three plans. Each step runs the real `uav` command and must give
-the exit code shown; the demo fails (exit 1) the moment one does not."""
+SQLite database, check three plans, then start police drone TH-01 on uav's ArduCopter emulator,
+look at the fleet, fly a checked patrol to landing, and stop the simulator. Each step runs the
+real `uav` command and must give the exit code shown; the demo fails (exit 1) the moment one
+does not, and always stops what it started."""
 
 from __future__ import annotations
 
@@ -17,10 +19,19 @@ UAV = Path(sys.executable).parent / "uav"
 MATCH_DAY = "2026-12-05T19:30+08:00"
 
 
+def demo_env() -> dict[str, str]:
+    return {
+        **os.environ,
+        "UAV_DB": str(DEMO_DIR / "uav.db"),
+        "UAV_STATE_DIR": str(DEMO_DIR / "state"),
+        "COLUMNS": "140",
+    }
+
+
 def step(title: str, args: list[str], expect: int) -> None:
     print(f"\n\033[1m## {title}\033[0m")
     print(f"$ uav {shlex.join(args)}", flush=True)
-    env = {**os.environ, "UAV_DB": str(DEMO_DIR / "uav.db"), "COLUMNS": "140"}
+    env = demo_env()
     code = subprocess.run([str(UAV), *args], cwd=ROOT, env=env, check=False).returncode
     if code != expect:
         print(f"demo: expected exit code {expect}, got {code}", file=sys.stderr)
@@ -133,7 +144,29 @@ def main() -> None:
         ["zones", "export", "--format", "kml", "-o", str(DEMO_DIR / "zones.kml")],
         0,
     )
+    try:
+        fly_th01()
+    finally:
+        print("\n\033[1m## Stop the simulator\033[0m\n$ uav sitl down", flush=True)
+        subprocess.run([str(UAV), "sitl", "down"], cwd=ROOT, env=demo_env(), check=False)
     print("\ndemo finished: every step gave the expected result")
+
+
+def fly_th01() -> None:
+    step(
+        "Start police drone TH-01 (sitl_configs/th-01.toml) on uav's ArduCopter emulator at 10x "
+        "speed; it waits for GPS and EKF, then registers the drone",
+        ["sitl", "up", "TH-01", "--emulator", "--speedup", "10"],
+        0,
+    )
+    step("The fleet", ["fleet", "status"], 0)
+    step(
+        "Fly a patrol from the station: checked against the zones, uploaded, verified, armed, "
+        "AUTO, followed until landed and disarmed",
+        ["fly", "TH-01", "--plan", "examples/plans/th01-station-patrol.plan"],
+        0,
+    )
+    step("After the flight", ["fleet", "status", "TH-01", "--json"], 0)
 
 
 def _event_zone_id() -> str:
