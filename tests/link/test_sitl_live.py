@@ -1,11 +1,9 @@
-"""The link against a live emulated vehicle (``uav.sim.EmulatedVehicle``, started in-process on
-a free instance number). Skipped until the emulator exists."""
+"""The link against a live vehicle from the ``vehicles`` fixture (tests/sim_plugin.py): uav's
+emulator, or ArduPilot SITL with ``--sim=ardupilot``, on a free instance number."""
 
 from __future__ import annotations
 
-import random
-import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -37,10 +35,6 @@ from uav.link.mission_items import FENCE, MISSION, MissionItemInt, plan_to_missi
 from uav.link.missions import upload, verify
 from uav.plans.readers import read_plan
 
-sim = pytest.importorskip("uav.sim")
-if not hasattr(sim, "EmulatedVehicle"):
-    pytest.skip("uav.sim has no EmulatedVehicle yet", allow_module_level=True)
-
 pytestmark = pytest.mark.sitl
 
 HOME = (23.1291, 113.3240, 20.0, 0.0)  # lat, lon, alt AMSL, heading: the traces' home
@@ -48,43 +42,15 @@ SPEEDUP = 50.0
 LIVE = LinkConfig(connect_timeout_s=10.0, heartbeat_timeout_s=5.0, reconnect_delay_s=0.25)
 
 
-def port_free(port: int) -> bool:
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
-
-
-def free_instance() -> int:
-    """An instance number whose ports (5760+10N, +2, +3) are free; random, so two runs at
-    once do not collide."""
-    for instance in random.sample(range(20, 600), 580):
-        base = 5760 + 10 * instance
-        if all(port_free(base + k) for k in (0, 2, 3)):
-            return instance
-    raise RuntimeError("no free instance number")
-
-
 def url(instance: int, serial: int = 0) -> str:
     return f"tcp:127.0.0.1:{5760 + 10 * instance + serial}"
 
 
-def start_vehicle(instance: int) -> Any:
-    vehicle = sim.EmulatedVehicle(instance, sim.Home(*HOME), speedup=SPEEDUP)
-    vehicle.start()
-    return vehicle
-
-
 @pytest.fixture
-def instance() -> Iterator[int]:
-    number = free_instance()
-    vehicle = start_vehicle(number)
-    try:
-        yield number
-    finally:
-        vehicle.stop()
+def instance(vehicles: Callable[..., list[Any]]) -> int:
+    """One vehicle at the traces' home, stopped by the fixture at the end of the test."""
+    (vehicle,) = vehicles(1, speedup=SPEEDUP)
+    return int(vehicle.instance)
 
 
 @pytest.fixture
@@ -152,9 +118,20 @@ def test_mission_and_fence_upload_and_verify(live: DroneLink) -> None:
     assert len(verify(live, FENCE, fence)) == 10
 
 
-def test_link_loss_and_reconnect() -> None:
-    number = free_instance()
-    vehicle = start_vehicle(number)
+def start_emulator(instance: int) -> Any:
+    from uav.sim import EmulatedVehicle, Home
+
+    vehicle = EmulatedVehicle(instance, Home(*HOME), speedup=SPEEDUP)
+    vehicle.start()
+    return vehicle
+
+
+def test_link_loss_and_reconnect(sim_kind: Any, free_instance: int) -> None:
+    # Kills and restarts the vehicle on the same ports: done with the emulator in-process.
+    if sim_kind.value != "emulator":
+        pytest.skip("restarts the vehicle in-process: emulator only")
+    number = free_instance
+    vehicle = start_emulator(number)
     link = DroneLink(url(number), replace(LIVE, reconnect_attempts=40))
     try:
         link.open()
@@ -167,7 +144,7 @@ def test_link_loss_and_reconnect() -> None:
             what="the loss",
         )
         assert lost.link_detail
-        vehicle = start_vehicle(number)
+        vehicle = start_emulator(number)
         back = wait_until(
             link,
             lambda s: s if s.connected else None,
