@@ -280,6 +280,16 @@ class Autopilot:
             self.land_disarm_at_s = now_s + LAND_DISARM_AFTER_S
 
     def _auto_disarm(self, now_s: float) -> None:
+        if (
+            self.mode == LAND
+            and self.land_disarm_at_s is None
+            and not self.airborne
+            and not self._lifting()
+        ):
+            # ArduCopter's LAND checks "landed" every loop and disarms, whatever event came
+            # first; a touchdown-only trigger missed a LAND set in the instant of touchdown.
+            landed_at = self.touchdown_at_s if self.touchdown_at_s is not None else now_s
+            self.land_disarm_at_s = landed_at + LAND_DISARM_AFTER_S
         if self.land_disarm_at_s is not None and now_s >= self.land_disarm_at_s - TIME_EPSILON_S:
             self.disarm(force=True)
             return
