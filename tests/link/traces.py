@@ -19,7 +19,8 @@ import pytest
 
 from uav.link.transport import mavutil
 
-TRACES = Path(os.environ.get("UAV_SITL_TRACES", "/work/shared/sitl-traces"))
+SHARED = Path(__file__).resolve().parents[2].parent / "shared"  # beside the checkout
+TRACES = Path(os.environ.get("UAV_SITL_TRACES", SHARED / "sitl-traces"))
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,8 @@ from uav.sim import EmulatedVehicle, EmulatorError, serial_ports
 from uav.sim.parts import PartFactories
 
 FAST = 50.0  # the speed-up most tests run at
-TRACES = Path(os.environ.get("UAV_SITL_TRACES", "/work/shared/sitl-traces"))
+SHARED = Path(__file__).resolve().parents[2].parent / "shared"  # beside the checkout
+TRACES = Path(os.environ.get("UAV_SITL_TRACES", SHARED / "sitl-traces"))
 
 
 def ports_free(ports: tuple[int, ...]) -> bool:

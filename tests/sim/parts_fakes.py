@@ -24,7 +24,7 @@ from pymavlink.dialects.v20 import ardupilotmega as mavlink2
 
 from uav.sim.interfaces import Position
 
-TRACES = Path("/work/shared/sitl-traces")
+TRACES = Path(__file__).resolve().parents[2].parent / "shared" / "sitl-traces"  # beside checkout
 VEHICLE_IDS = (1, 1)
 CLIENT_IDS = (255, 190)
 GCS_HEARTBEAT = {

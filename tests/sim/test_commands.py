@@ -137,13 +137,8 @@ def test_message_intervals(gcs: Gcs) -> None:
         assert replies[0].get_type() == "MESSAGE_INTERVAL"  # before the ACK, as recorded
         assert (replies[0].message_id, replies[0].interval_us) == (msg_id, 250000)
     assert gcs.command(SET_INTERVAL, 33, 100000).result == 0
-    gcs.run_for(1)
-    counts = {"GLOBAL_POSITION_INT": 0, "ATTITUDE": 0}
-    for rec in gcs.run_for(5):
-        if rec.type in counts:
-            counts[rec.type] += 1
-    assert counts["GLOBAL_POSITION_INT"] == pytest.approx(50, abs=4)
-    assert counts["ATTITUDE"] == pytest.approx(20, abs=3)
+    # The exact 10 Hz / 4 Hz rates are checked in virtual time (test_virtual_time.py), where
+    # the machine's load cannot starve the vehicle thread; here the protocol round trip.
     gcs.command(GET_INTERVAL, 33)
     assert gcs.latest("MESSAGE_INTERVAL").interval_us == 100000
     gcs.command(SET_INTERVAL, 33, -1)

@@ -18,7 +18,8 @@ from tests.sim.conftest import free_instance
 from tests.sim.test_entry_points import read_until, spawn, stop
 from uav.sim.parts import load_part
 
-CHECKER = Path(os.environ.get("UAV_SITL_CONFORMANCE", "/work/shared/tools/sitl_conformance.py"))
+SHARED = Path(__file__).resolve().parents[2].parent / "shared"  # beside the checkout
+CHECKER = Path(os.environ.get("UAV_SITL_CONFORMANCE", SHARED / "tools" / "sitl_conformance.py"))
 SPEEDUP = 20
 CORE_CHECKS = [
     "heartbeat",

@@ -101,8 +101,8 @@ def test_takeoff_climbs_at_most_2_5_mps_and_holds(
     take_off(gcs, 20.0)
     gcs.run_for(3)
     positions = [r.msg for r in gcs.received[mark:] if r.type == "GLOBAL_POSITION_INT"]
-    assert min(p.vz for p in positions) >= -252  # cm/s, down positive
-    assert min(p.vz for p in positions) <= -245  # it does reach 2.5 m/s
+    assert positions and min(p.vz for p in positions) >= -252  # cm/s, down positive: never
+    # faster than WPNAV_SPEED_UP (that it reaches exactly 250 cm/s is checked in virtual time)
     assert gcs.latest("GLOBAL_POSITION_INT").relative_alt == pytest.approx(20000, abs=100)
     active = gcs.wait_for("HEARTBEAT", after=mark, cond=lambda m: m.system_status == 4)
     assert active.base_mode == 217

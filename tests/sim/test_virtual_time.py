@@ -76,6 +76,19 @@ def test_stream_rates_are_exact(virtual: VirtualVehicle) -> None:
         assert len(virtual.of_type(kind, 7.0)) == pytest.approx(40, abs=1), kind
 
 
+def test_set_message_interval_rate_is_exact(virtual: VirtualVehicle) -> None:
+    """boot.jsonl: after SET_MESSAGE_INTERVAL(33, 100000 us) GLOBAL_POSITION_INT comes at
+    10 Hz while the rest of the 4 Hz stream (ATTITUDE) stays at 4 Hz."""
+    virtual.run_until(6.0)
+    virtual.mav.request_data_stream_send(1, 1, 0, 4, 1)
+    virtual.run_until(7.0)
+    virtual.mav.command_long_send(1, 1, 511, 0, 33, 100000, 0, 0, 0, 0, 0)
+    virtual.run_until(8.0)
+    virtual.run_until(18.0)
+    assert len(virtual.of_type("GLOBAL_POSITION_INT", 8.0)) == pytest.approx(100, abs=1)
+    assert len(virtual.of_type("ATTITUDE", 8.0)) == pytest.approx(40, abs=1)
+
+
 def test_takeoff_spool_up_and_climb_as_recorded(
     virtual: VirtualVehicle, flight_trace: list[dict[str, Any]]
 ) -> None:
