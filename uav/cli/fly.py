@@ -9,6 +9,19 @@ import typer
 from rich.markup import escape
 
 from uav.cli.common import EXIT_FINDINGS, err, open_store
+from uav.cli.plan import (
+    BufferOption,
+    HomeToleranceOption,
+    MaxAltOption,
+    SpeedOption,
+    TimeMarginOption,
+)
+from uav.plans.defaults import (
+    DEFAULT_BUFFER_M,
+    DEFAULT_MAX_ALT_M,
+    DEFAULT_TIME_MARGIN_S,
+    HOME_TOLERANCE_M,
+)
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -45,22 +58,14 @@ def fly(
         help="Take-off time to check the plan for (ISO 8601; default now). The drone takes "
         "off now, so T must be within --time-margin of now.",
     ),
-    speed: float | None = typer.Option(
-        None, "--speed", help="Horizontal speed in m/s (default: the plan's, else 10)."
-    ),
-    buffer: float = typer.Option(20.0, "--buffer", help="Lateral buffer around zones, metres."),
-    max_alt: float = typer.Option(
-        120.0, "--max-alt", help="Global ceiling, metres above take-off."
-    ),
-    time_margin: float = typer.Option(
-        60.0, "--time-margin", help="Seconds added before/after each zone's active time."
-    ),
+    speed: SpeedOption = None,
+    buffer: BufferOption = DEFAULT_BUFFER_M,
+    max_alt: MaxAltOption = DEFAULT_MAX_ALT_M,
+    time_margin: TimeMarginOption = DEFAULT_TIME_MARGIN_S,
     ready_timeout: float = typer.Option(
         120.0, "--ready-timeout", help="Seconds (drone's clock) to wait for it to be ready."
     ),
-    home_tolerance: float = typer.Option(
-        25.0, "--home-tolerance", help="How far (m) the drone's home may be from the plan's."
-    ),
+    home_tolerance: HomeToleranceOption = HOME_TOLERANCE_M,
 ) -> None:
     from uav.cli.fleet import drone_errors
     from uav.cli.plan import check_options, show_report

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -19,10 +19,36 @@ from uav.cli.common import (
     parse_time,
     print_json,
 )
+from uav.plans.defaults import (
+    DEFAULT_BUFFER_M,
+    DEFAULT_MAX_ALT_M,
+    DEFAULT_TIME_MARGIN_S,
+    HOME_TOLERANCE_M,
+)
 
 if TYPE_CHECKING:
     from uav.check.report import CheckReport
     from uav.fleet.missions import CheckOptions
+
+# The check's options, shared by `plan check`, `plan upload` and `uav fly`.
+SpeedOption = Annotated[
+    float | None,
+    typer.Option("--speed", help="Horizontal speed in m/s (default: the plan's, else 10)."),
+]
+BufferOption = Annotated[
+    float, typer.Option("--buffer", help="Lateral buffer around zones, metres.")
+]
+MaxAltOption = Annotated[
+    float, typer.Option("--max-alt", help="Global ceiling, metres above take-off.")
+]
+TimeMarginOption = Annotated[
+    float,
+    typer.Option("--time-margin", help="Seconds added before/after each zone's active time."),
+]
+HomeToleranceOption = Annotated[
+    float,
+    typer.Option("--home-tolerance", help="How far (m) the drone's home may be from the plan's."),
+]
 
 app = typer.Typer(
     help="Flight plans: check them against the zones; upload them to a drone and download "
@@ -52,16 +78,10 @@ def check(
         None, "--drone", help="The drone that will fly it (its grants apply)."
     ),
     at: str | None = typer.Option(None, "--at", help="Take-off time (ISO 8601; default now)."),
-    speed: float | None = typer.Option(
-        None, "--speed", help="Horizontal speed in m/s (default: the plan's, else 10)."
-    ),
-    buffer: float = typer.Option(20.0, "--buffer", help="Lateral buffer around zones, metres."),
-    max_alt: float = typer.Option(
-        120.0, "--max-alt", help="Global ceiling, metres above take-off."
-    ),
-    time_margin: float = typer.Option(
-        60.0, "--time-margin", help="Seconds added before/after each zone's active time."
-    ),
+    speed: SpeedOption = None,
+    buffer: BufferOption = DEFAULT_BUFFER_M,
+    max_alt: MaxAltOption = DEFAULT_MAX_ALT_M,
+    time_margin: TimeMarginOption = DEFAULT_TIME_MARGIN_S,
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
     with handle_errors():
@@ -151,19 +171,11 @@ def upload(
     plan: Path = typer.Argument(..., help="The plan file."),
     drone: str = typer.Option(..., "--drone", help="The drone to upload to."),
     at: str | None = typer.Option(None, "--at", help="Take-off time (ISO 8601; default now)."),
-    speed: float | None = typer.Option(
-        None, "--speed", help="Horizontal speed in m/s (default: the plan's, else 10)."
-    ),
-    buffer: float = typer.Option(20.0, "--buffer", help="Lateral buffer around zones, metres."),
-    max_alt: float = typer.Option(
-        120.0, "--max-alt", help="Global ceiling, metres above take-off."
-    ),
-    time_margin: float = typer.Option(
-        60.0, "--time-margin", help="Seconds added before/after each zone's active time."
-    ),
-    home_tolerance: float = typer.Option(
-        25.0, "--home-tolerance", help="How far (m) the drone's home may be from the plan's."
-    ),
+    speed: SpeedOption = None,
+    buffer: BufferOption = DEFAULT_BUFFER_M,
+    max_alt: MaxAltOption = DEFAULT_MAX_ALT_M,
+    time_margin: TimeMarginOption = DEFAULT_TIME_MARGIN_S,
+    home_tolerance: HomeToleranceOption = HOME_TOLERANCE_M,
     as_json: bool = typer.Option(False, "--json", help="Print the check report as JSON."),
 ) -> None:
     from uav.cli.fleet import drone_errors

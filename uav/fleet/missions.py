@@ -38,6 +38,7 @@ from uav.link import (
 from uav.link.commands import ground_distance_m
 from uav.link.missions import MISSION, Progress, clear, download, upload, verify
 from uav.plans.check import DEFAULT_BUFFER_M, DEFAULT_MAX_ALT_M, DEFAULT_TIME_MARGIN_S
+from uav.plans.defaults import HOME_TOLERANCE_M
 
 if TYPE_CHECKING:
     from uav.check.report import CheckReport
@@ -45,7 +46,6 @@ if TYPE_CHECKING:
     from uav.store import Store
 
 UPLOAD_ATTEMPTS = 2
-HOME_TOLERANCE_M = 25.0  # the drone's home may be this far from the plan's
 HOME_WAIT_S = 3.0  # vehicle seconds to wait for HOME_POSITION
 
 

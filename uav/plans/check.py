@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from uav.errors import InputError
 from uav.geo.local import metres_to_deg_lat, metres_to_deg_lon
+from uav.plans.defaults import DEFAULT_BUFFER_M, DEFAULT_MAX_ALT_M, DEFAULT_TIME_MARGIN_S
 from uav.plans.model import FlightPath
 from uav.timeutil import now_utc
 from uav.zones.model import Restriction
@@ -16,11 +17,6 @@ from uav.zones.model import Restriction
 if TYPE_CHECKING:
     from uav.check.report import CheckReport
     from uav.store import Store
-
-
-DEFAULT_BUFFER_M = 20.0
-DEFAULT_MAX_ALT_M = 120.0  # China's limit for light drones, above take-off
-DEFAULT_TIME_MARGIN_S = 60.0
 
 
 def check_plan_file(
