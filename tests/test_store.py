@@ -22,8 +22,23 @@ T0 = datetime.fromisoformat("2026-12-05T18:00:00+08:00")
 
 def test_new_database_has_the_current_schema_version(db: Path) -> None:
     store = Store.open(db)
-    assert store.schema_version() == 2
+    assert store.schema_version() == 4
     assert db.exists()
+
+
+def test_a_version_2_database_is_migrated_and_keeps_its_data(db: Path) -> None:
+    store = Store.open(db)
+    store.add_zones(read_zone_file(GZ))
+    store.close()
+    con = sqlite3.connect(db)
+    con.execute("DROP TABLE enforcement_events")
+    con.execute("UPDATE meta SET value='2' WHERE key='schema_version'")
+    con.commit()
+    con.close()
+    again = Store.open(db)
+    assert again.schema_version() == 4
+    assert again.count("enforcement_events") == 0
+    assert again.count("zones") == len(read_zone_file(GZ))
 
 
 def test_newer_schema_is_refused(db: Path) -> None:

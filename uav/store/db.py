@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, func, select
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from uav.errors import StoreError
-from uav.store import schema
+from uav.store import schema, schema_events, schema_evidence
 from uav.store.drones import DronesMixin
 from uav.store.grants import GrantsMixin
 from uav.store.zones import ZonesMixin
@@ -129,6 +129,14 @@ def _v2(conn: Connection) -> None:
     schema.metadata.create_all(conn, tables=[schema.drones])
 
 
-MIGRATIONS = {1: _v1, 2: _v2}
+def _v3(conn: Connection) -> None:
+    schema.metadata.create_all(conn, tables=schema_events.TABLES)
+
+
+def _v4(conn: Connection) -> None:
+    schema.metadata.create_all(conn, tables=schema_evidence.TABLES)
+
+
+MIGRATIONS = {1: _v1, 2: _v2, 3: _v3, 4: _v4}
 
 __all__ = ["Sequence", "Store", "default_db_path", "resolve_db_url"]

@@ -21,7 +21,7 @@ from sqlalchemy import (
     Text,
 )
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 4  # 3: uav.store.schema_events, 4: uav.store.schema_evidence
 
 metadata = MetaData()
 

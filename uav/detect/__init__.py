@@ -1,0 +1,2 @@
+"""Unauthorised-drone detection: sensor feeds -> detections -> judgement, tracks, incidents,
+and a hash-chained evidence log."""
