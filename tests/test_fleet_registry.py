@@ -12,6 +12,7 @@ from uav.errors import InputError, NotFound
 from uav.formats import read_zone_file
 from uav.store import Store
 from uav.store.drones import Drone
+from uav.store.schema import SCHEMA_VERSION
 
 from .conftest import DATA
 
@@ -143,7 +144,7 @@ def test_a_version_1_database_is_migrated_with_its_data(db: Path) -> None:
     con.commit()
     con.close()
     store = Store.open(db)
-    assert store.schema_version() == 2
+    assert store.schema_version() == SCHEMA_VERSION
     assert store.count("zones") == 6 and store.drones() == []
     store.add_drone(TH01)
     assert store.drone("TH-01").connect_url == "tcp:127.0.0.1:5760"
