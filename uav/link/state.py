@@ -11,7 +11,11 @@ component of the vehicle. Field sources (units in the names):
 * GPS_RAW_INT: fix type, satellites. GLOBAL_POSITION_INT: lat/lon (None while the vehicle
   reports 0/0, i.e. before its EKF origin is set), altitude above home and AMSL, ground speed,
   heading. HOME_POSITION: home. EKF_STATUS_REPORT: flags. FENCE_STATUS: breach.
-  MISSION_CURRENT: current item, total, state.
+  MISSION_CURRENT: current item, total, state. GLOBAL_POSITION_INT vx/vy/vz also give the
+  velocity north/east/down (the course over the ground, not the heading: heading is yaw).
+* Vehicle UTC: SYSTEM_TIME ``time_unix_usec`` (0 until the vehicle has GPS time: then
+  None), with the boot time it was taken at, so :attr:`VehicleState.vehicle_unix_now_s` can
+  carry it forward on the vehicle's clock between SYSTEM_TIMEs.
 * Vehicle clock: ``time_boot_ms`` of any message carrying it (SYSTEM_TIME, ATTITUDE,
   GLOBAL_POSITION_INT, ...) and the vehicle's own TIMESYNC requests (``ts1`` in ns). It runs
   at the simulator's speed-up.
@@ -89,6 +93,11 @@ class VehicleState:
     groundspeed_mps: float | None = None
     heading_deg: float | None = None
     climb_mps: float | None = None
+    vn_mps: float | None = None  # velocity north (GLOBAL_POSITION_INT vx)
+    ve_mps: float | None = None  # velocity east (vy)
+    vd_mps: float | None = None  # velocity down (vz): climbing is negative
+    vehicle_unix_s: float | None = None  # the vehicle's UTC (SYSTEM_TIME), None without GPS time
+    vehicle_unix_boot_s: float | None = None  # the vehicle boot time that UTC was taken at
     battery_pct: int | None = None
     voltage_v: float | None = None
     fence_enabled: bool | None = None
@@ -118,6 +127,21 @@ class VehicleState:
         if flags is None:
             return False
         return bool(flags & EKF_POS_HORIZ_ABS) and not flags & EKF_CONST_POS_MODE
+
+    @property
+    def vehicle_unix_now_s(self) -> float | None:
+        """The vehicle's UTC (UNIX seconds) at its latest message: the last SYSTEM_TIME
+        carried forward on the vehicle's clock; None while the vehicle has no GPS time."""
+        unix, at_boot, now_boot = (
+            self.vehicle_unix_s,
+            self.vehicle_unix_boot_s,
+            self.vehicle_time_s,
+        )
+        if unix is None:
+            return None
+        if at_boot is None or now_boot is None or now_boot < at_boot:
+            return unix
+        return unix + (now_boot - at_boot)
 
     def texts_since(self, index: int, max_severity: int = SEVERITY_INFO) -> tuple[str, ...]:
         """STATUSTEXTs received after text number ``index`` with severity <= max_severity."""
@@ -221,6 +245,9 @@ def _global_position_int(state: VehicleState, msg: Any) -> Changes:
         "groundspeed_mps": math.hypot(msg.vx, msg.vy) / 100.0,
         "climb_mps": -msg.vz / 100.0,
         "heading_deg": msg.hdg / 100.0 if msg.hdg != 65535 else None,
+        "vn_mps": msg.vx / 100.0,
+        "ve_mps": msg.vy / 100.0,
+        "vd_mps": msg.vz / 100.0,
     }
     if msg.lat == 0 and msg.lon == 0:  # no EKF origin yet: the vehicle does not know where it is
         changes.update(lat_deg=None, lon_deg=None, alt_rel_m=None, alt_amsl_m=None)
@@ -232,6 +259,16 @@ def _global_position_int(state: VehicleState, msg: Any) -> Changes:
             alt_amsl_m=msg.alt / 1000.0,
         )
     return changes
+
+
+def _system_time(state: VehicleState, msg: Any) -> Changes:
+    if msg.time_unix_usec <= 0:  # no GPS time yet
+        return {"vehicle_unix_s": None, "vehicle_unix_boot_s": None}
+    boot_ms = msg.time_boot_ms
+    return {
+        "vehicle_unix_s": msg.time_unix_usec / 1e6,
+        "vehicle_unix_boot_s": boot_ms / 1000.0 if boot_ms > 0 else None,
+    }
 
 
 def _home_position(state: VehicleState, msg: Any) -> Changes:
@@ -272,6 +309,7 @@ _HANDLERS: dict[str, Callable[[VehicleState, Any], Changes]] = {
     "GPS_RAW_INT": _gps_raw_int,
     "GLOBAL_POSITION_INT": _global_position_int,
     "HOME_POSITION": _home_position,
+    "SYSTEM_TIME": _system_time,
     "EKF_STATUS_REPORT": _ekf_status_report,
     "FENCE_STATUS": _fence_status,
     "MISSION_CURRENT": _mission_current,

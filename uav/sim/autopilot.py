@@ -23,6 +23,7 @@ from uav.sim.constants import (
     AUTO,
     AUTO_RTL,
     AUTOPILOT_MODES,
+    BRAKE,
     GUIDED,
     LAND,
     MANUAL_THROTTLE_MODES,
@@ -172,6 +173,8 @@ class Autopilot:
             self._enter_on_ground(mode, now)
         elif mode == LAND:
             self.flight.land()
+        elif mode == BRAKE:
+            self.flight.brake()
         elif mode in RTL_MODES:
             self.start_rtl(now)
         elif mode in PILOT_CLIMB_MODES:

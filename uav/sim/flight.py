@@ -8,7 +8,10 @@ Numbers (flight.jsonl; the parameters are read live, so PARAM_SET changes them):
   so that a 30 m move peaks near 7 m/s (6.6 observed) and stops on the target;
 * descents at WPNAV_SPEED_DN (1.5 m/s), the last LAND_ALT_LOW (10 m) of a landing at
   LAND_SPEED (0.5 m/s);
-* RTL climbs to RTL_ALT if lower, flies home, waits RTL_LOIT_TIME (5 s) and lands.
+* RTL climbs to RTL_ALT if lower, flies home, waits RTL_LOIT_TIME (5 s) and lands;
+* BRAKE stops at BRAKE_MODE_DECEL_RATE (7.5 m/s^2, *from source*: ArduCopter's mode_brake
+  sets the position controller's speed to the current speed and its acceleration to that
+  rate) and holds where it stopped.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from uav.sim.physics import Body, approach_speed
 SPOOL_UP_S = 3.7  # arming -> the first climb (inferred from both take-offs in flight.jsonl)
 TAKEOFF_DELAY_S = 0.5  # a take-off command given long after arming still spools briefly
 ARRIVED_M = 0.02
+BRAKE_DECEL_MSS = 7.5  # BRAKE_MODE_DECEL_RATE 750 cm/s^2 (from source, ArduCopter config.h)
+STOPPED_MPS = 0.05
 
 
 @dataclass(frozen=True)
@@ -66,7 +71,7 @@ class Flight:
         self.body = body
         self.ground_alt_m = ground_alt_m
         self._param = param
-        self.task = "idle"  # idle, goto, takeoff, land, descend, fall
+        self.task = "idle"  # idle, goto, takeoff, land, descend, fall, brake
         self.target: Target | None = None
         self.lift_off_at_s = math.inf
         self.descent_mps = 0.0
@@ -119,6 +124,12 @@ class Flight:
         """Brake and hover where the vehicle stops."""
         self.goto(self.stopping_point(), report=False)
 
+    def brake(self) -> None:
+        """BRAKE: stop at BRAKE_DECEL_MSS, keeping the altitude, and hold there."""
+        body = self.body
+        self.task, self.position_target = "brake", False
+        self.target = Target(body.north_m, body.east_m, max(body.alt_m, self.ground_alt_m))
+
     def land(self, north_m: float | None = None, east_m: float | None = None) -> None:
         """Descend (fast, then LAND_SPEED below LAND_ALT_LOW) at a point, or where it stops."""
         stop = self.stopping_point()
@@ -154,7 +165,8 @@ class Flight:
         else:
             vn, ve, vu = self._command(now_s)
             limits = self.limits()
-            body.accelerate(vn, ve, vu, limits.accel_xy_mss, limits.accel_z_mss, dt_s)
+            accel_xy = BRAKE_DECEL_MSS if self.task == "brake" else limits.accel_xy_mss
+            body.accelerate(vn, ve, vu, accel_xy, limits.accel_z_mss, dt_s)
         return self._ground_contact(was_airborne)
 
     def _lifting(self, now_s: float) -> bool:
@@ -178,6 +190,8 @@ class Flight:
             return vn, ve, -self.descent_mps
         if self.task == "land":
             return self._land_command()
+        if self.task == "brake":
+            return self._brake_command()
         if self.target is None:
             vn, ve = self._brake()
             return vn, ve, 0.0
@@ -185,6 +199,15 @@ class Flight:
 
     def _brake(self) -> tuple[float, float]:
         return 0.0, 0.0
+
+    def _brake_command(self) -> tuple[float, float, float]:
+        """Decelerate to a stop along the course, then hold the point where it stopped."""
+        assert self.target is not None
+        body = self.body
+        if body.ground_speed_mps > STOPPED_MPS:
+            self.target.north_m, self.target.east_m = body.north_m, body.east_m
+            return 0.0, 0.0, self._vertical(self.target.alt_m)
+        return self._goto_command(self.target)
 
     def _horizontal(self, target: Target, speed_mps: float) -> tuple[float, float]:
         body = self.body
