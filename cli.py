@@ -10,7 +10,7 @@ from pathlib import Path
 
 import typer
 
-from uav.cli import auth, fleet, fly, plan, sim, sitl, zones
+from uav.cli import auth, fence, fleet, fly, monitor, plan, sim, sitl, zones
 from uav.cli.common import EXIT_CODES_HELP, State
 
 app = typer.Typer(
@@ -43,9 +43,12 @@ app.add_typer(zones.app, name="zones")
 app.add_typer(auth.app, name="auth")
 app.add_typer(plan.app, name="plan")
 app.add_typer(fleet.app, name="fleet")
+app.add_typer(fence.app, name="fence")
 app.add_typer(sitl.app, name="sitl")
 app.add_typer(sim.app, name="sim")
 app.command("fly", help=fly.HELP, short_help=fly.SHORT_HELP)(fly.fly)
+app.command("monitor", help=monitor.HELP, short_help=monitor.SHORT_HELP)(monitor.monitor)
+app.command("events")(monitor.events)
 
 
 def main() -> None:

@@ -146,6 +146,7 @@ def main() -> None:
     )
     try:
         fly_th01()
+        monitor_th01()
     finally:
         print("\n\033[1m## Stop the simulator\033[0m\n$ uav sitl down", flush=True)
         subprocess.run([str(UAV), "sitl", "down"], cwd=ROOT, env=demo_env(), check=False)
@@ -167,6 +168,117 @@ def fly_th01() -> None:
         0,
     )
     step("After the flight", ["fleet", "status", "TH-01", "--json"], 0)
+
+
+NFZ_WEST = "examples/zones/th01-demo-nfz.geojson"  # 700 m west of TH-01's pad, 25 m radius
+WEST_PATROL = "examples/plans/th01-west-patrol.plan"  # 900 m west and back: through it
+PILOT_LINK = "tcp:127.0.0.1:5762"  # TH-01's SERIAL1 (sitl_configs/th-01.toml: instance 0)
+
+
+def monitor_th01() -> None:
+    """The live monitor watching TH-01 on a checked patrol; a temporary no-fly zone is then
+    declared on its route: the monitor predicts the breach and turns TH-01 back (RTL)."""
+    print("\n\033[1m## Start the live monitor on TH-01 (in the background)\033[0m")
+    print("$ uav monitor TH-01 --json-log .demo/events.jsonl", flush=True)
+    log = str(DEMO_DIR / "events.jsonl")
+    monitor = Background("monitor", ["monitor", "TH-01", "--json-log", log])
+    try:
+        monitor.wait_for("TH-01: link connected", 30.0)
+        # the monitor holds TH-01's first telemetry port (SERIAL0, one client per port, as on
+        # SITL): the pilot's ground station flies it through the second one (SERIAL1)
+        step(
+            "The pilot's ground station on TH-01's second telemetry port",
+            ["fleet", "add", "TH-01-GCS", "--connect", PILOT_LINK, "--sysid", "1"],
+            0,
+        )
+        print("\n\033[1m## A patrol 900 m west and back, checked clear (in the background)\033[0m")
+        print(f"$ uav fly TH-01-GCS --plan {WEST_PATROL}", flush=True)
+        fly = Background("fly", ["fly", "TH-01-GCS", "--plan", WEST_PATROL])
+        try:
+            fly.wait_for("flight: AUTO (armed), item 2", 60.0)
+            step(
+                "The duty officer declares a temporary no-fly zone on TH-01's route, 700 m "
+                "west; the monitor picks it up within a second",
+                ["zones", "load", NFZ_WEST],
+                0,
+            )
+            monitor.wait_for("event: TH-01 action RTL accepted", 60.0)
+            fly_code = fly.wait(120.0)
+        finally:
+            fly.stop()
+        if fly_code != 0:
+            fail(f"uav fly ended with exit code {fly_code}, expected 0 (landed and disarmed)")
+    finally:
+        code = monitor.stop()
+    if code != 0:
+        fail(f"the monitor ended with exit code {code}, expected 0")
+    step("What the monitor did", ["events"], 0)
+
+
+def fail(message: str) -> None:
+    print(f"demo: {message}", file=sys.stderr)
+    sys.exit(1)
+
+
+class Background:
+    """A `uav` command running beside the demo's steps; its stderr is echoed as it comes."""
+
+    def __init__(self, label: str, args: list[str]) -> None:
+        import queue
+        import threading
+
+        # Python's own Ctrl-C handler even if the demo was started with SIGINT ignored
+        start = "import signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+        self.label = label
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", start + "from cli import main; main()", *args],
+            cwd=ROOT,
+            env={**demo_env(), "PYTHONUNBUFFERED": "1"},
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        self.seen: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.proc.stderr or []:
+            print(f"   {self.label:>7} | {line}", end="", flush=True)
+            self.lines.put(line)
+        self.lines.put(None)
+
+    def wait_for(self, text: str, timeout_s: float) -> None:
+        import queue
+        import time
+
+        deadline = time.monotonic() + timeout_s
+        while not any(text in line for line in self.seen):
+            try:
+                line = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                fail(f"{self.label}: no {text!r} within {timeout_s:g} s")
+            if line is None:
+                fail(f"{self.label} ended before {text!r}")
+            self.seen.append(line or "")
+
+    def wait(self, timeout_s: float) -> int:
+        try:
+            return self.proc.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            fail(f"{self.label} did not end within {timeout_s:g} s")
+            raise
+
+    def stop(self) -> int:
+        """Ctrl-C (SIGINT), as an officer would, if it still runs; bounded."""
+        import signal
+
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+        try:
+            return self.proc.wait(30.0)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return self.proc.wait(5.0)
 
 
 def _event_zone_id() -> str:

@@ -18,6 +18,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from uav.errors import StoreError
 from uav.store import schema, schema_events, schema_evidence
 from uav.store.drones import DronesMixin
+from uav.store.events import EventsMixin
 from uav.store.grants import GrantsMixin
 from uav.store.zones import ZonesMixin
 
@@ -50,7 +51,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-class Store(ZonesMixin, GrantsMixin, DronesMixin):
+class Store(ZonesMixin, GrantsMixin, DronesMixin, EventsMixin):
     """uav's database. Open with :meth:`open`; every write is one transaction."""
 
     def __init__(self, engine: Engine) -> None:

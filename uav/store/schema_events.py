@@ -1,6 +1,7 @@
 """Schema version 3: enforcement events (``uav monitor`` -> ``uav events``).
 
-Owned by the enforcement feature; the tables join :data:`uav.store.schema.metadata`.
+Owned by the enforcement feature; the tables join :data:`uav.store.schema.metadata`. The
+columns a query filters or a table shows are columns; the rest of the event is JSON.
 """
 
 from __future__ import annotations
@@ -19,8 +20,12 @@ events = Table(
     Column("kind", String(32), nullable=False),
     Column("zone_id", Integer, nullable=True),  # no foreign key: the log outlives zone edits
     Column("zone_name", Text, nullable=True),
+    Column("rule", String(40), nullable=True),
+    Column("action", String(32), nullable=True),
+    Column("result", String(32), nullable=False),
     Column("detail_json", Text, nullable=False),  # everything else, as JSON
 )
 Index("ix_enforcement_events_time", events.c.time_s)
+Index("ix_enforcement_events_drone", events.c.drone, events.c.time_s)
 
 TABLES = [events]

@@ -1,0 +1,265 @@
+"""Where a drone is going, and the first rule it would break: the monitor's prediction.
+
+:meth:`Predictor.assess` turns one drone state (position above home, velocity north/east/
+down, home) into a straight 2-point :class:`~uav.plans.model.FlightPath`: from where the
+drone is now to where it would be after ``lookahead_s`` at its current velocity (never below
+the ground), and runs the plan check (:func:`uav.check.engine.check_path`) on it. The
+check's semantics therefore hold: vertical bands (AGL as above home, AMSL through home's
+altitude), schedules widened by the time margin (judged at ``now``: the vehicle's UTC when it
+has one), grants, operating areas, the ``max_alt_m`` ceiling, and a drone already inside a
+zone has its entry at t = 0. Violations become the :class:`PredictedBreach` (the earliest);
+warning zones ahead are kept for display. The check's ``home-in-zone`` rule is not used: the
+first point is the drone in the air, not its take-off point (and a drone inside a zone that
+holds it is an ``enters-zone`` at t = 0 anyway). The clearance to the nearest restrictive
+zone that applies now comes from :func:`uav.enforce.clearance.nearest_zone`.
+
+:meth:`Predictor.assess_stop` checks the path the drone would fly while braking at a given
+deceleration: the monitor uses it to decide whether the action it took will stop the drone
+in time, or whether to escalate to BRAKE.
+
+Pure: no link, no store; unit-testable with hand-made states.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import shapely
+
+from uav.auth.model import Grant
+from uav.check.engine import check_path
+from uav.check.index import ZoneIndex
+from uav.check.report import (
+    ABOVE_CEILING,
+    ENTERS_WARNING_ZONE,
+    ENTERS_ZONE,
+    OUTSIDE_OPERATING_AREA,
+    Finding,
+)
+from uav.enforce.clearance import Here, NearestZone, metres_per_degree, nearest_zone
+from uav.enforce.model import Position
+from uav.errors import InputError
+from uav.link.state import VehicleState
+from uav.plans.model import FlightPath, PathPoint
+
+BREACH_RULES = frozenset({ENTERS_ZONE, ABOVE_CEILING, OUTSIDE_OPERATING_AREA})
+NEAREST_SEARCH_M = 1000.0  # the dashboard names the nearest zone within this distance
+PREFILTER_PAD_M = 50.0  # no zone's box within this of the path's box: nothing to check
+MIN_STOP_SPEED_MPS = 0.2  # slower than this, the drone is taken as stopped where it is
+
+
+@dataclass(frozen=True)
+class PredictedBreach:
+    """The first rule the drone would break, where and in how long (0: breaking it now)."""
+
+    rule: str
+    zone_id: int | None
+    zone_name: str | None
+    restriction: str | None
+    time_to_breach_s: float
+    position: Position
+    message: str
+
+    @property
+    def key(self) -> str:
+        """What makes an episode: the zone, or the rule for zone-less rules."""
+        return f"zone {self.zone_id}" if self.zone_id is not None else self.rule
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """The monitor's view of one drone state."""
+
+    breach: PredictedBreach | None  # the first violation within the lookahead
+    nearest: NearestZone | None  # the nearest restrictive zone applying now
+    warnings: tuple[PredictedBreach, ...] = ()  # warning zones ahead (shown, never acted on)
+    within_buffer: bool = False  # nearest.clearance_m <= buffer_m
+
+    @property
+    def triggered(self) -> bool:
+        return self.breach is not None or self.within_buffer
+
+
+class Predictor:
+    """Assesses drone states against a :class:`ZoneIndex` built once."""
+
+    def __init__(
+        self,
+        index: ZoneIndex,
+        *,
+        lookahead_s: float,
+        buffer_m: float,
+        max_alt_m: float,
+        time_margin_s: float,
+        grants: Sequence[Grant] = (),
+        drone: str | None = None,
+    ) -> None:
+        for label, value in (
+            ("lookahead", lookahead_s),
+            ("buffer", buffer_m),
+            ("time margin", time_margin_s),
+        ):
+            if not (math.isfinite(value) and value >= 0):
+                raise InputError(f"{label} {value} must be a number >= 0")
+        if not math.isfinite(max_alt_m):
+            raise InputError(f"maximum altitude {max_alt_m} m is not a number")
+        self.index = index
+        self.lookahead_s = float(lookahead_s)
+        self.buffer_m = float(buffer_m)
+        self.max_alt_m = float(max_alt_m)
+        self.time_margin_s = float(time_margin_s)
+        self.grants = tuple(grants)
+        self.drone = drone
+        self.prefilter = True  # skip the full check when no zone is anywhere near
+
+    def for_drone(self, drone: str, grants: Sequence[Grant]) -> Predictor:
+        """The same predictor for another drone and its grants (the index is shared)."""
+        return Predictor(
+            self.index,
+            lookahead_s=self.lookahead_s,
+            buffer_m=self.buffer_m,
+            max_alt_m=self.max_alt_m,
+            time_margin_s=self.time_margin_s,
+            grants=grants,
+            drone=drone,
+        )
+
+    def assess(self, state: VehicleState, now: datetime) -> Assessment | None:
+        """The assessment of ``state`` at ``now`` (the vehicle's UTC, or the ground's);
+        None while the drone's position or velocity is unknown."""
+        here = _here(state, now, self.drone)
+        motion = _velocity(state)
+        if here is None or motion is None:
+            return None
+        path = _straight_path(here, motion, self.lookahead_s)
+        breach, warnings = self._check(path, now)
+        nearest = nearest_zone(
+            self.index.restricted,
+            here,
+            search_m=max(NEAREST_SEARCH_M, self.buffer_m),
+            margin_s=self.time_margin_s,
+            grants=self.grants,
+        )
+        within = nearest is not None and nearest.clearance_m <= self.buffer_m
+        return Assessment(breach, nearest, warnings, within)
+
+    def assess_stop(
+        self, state: VehicleState, now: datetime, decel_mss: float
+    ) -> PredictedBreach | None:
+        """The first violation on the path the drone flies while braking to a stop at
+        ``decel_mss`` along its current course (None: it stops in time, or is unknown)."""
+        here = _here(state, now, self.drone)
+        motion = _velocity(state)
+        if here is None or motion is None:
+            return None
+        vn, ve, vd = motion
+        speed = math.hypot(vn, ve)
+        stop_s = 0.0 if speed < MIN_STOP_SPEED_MPS else speed / max(decel_mss, 1e-3)
+        # distance v^2 / 2a, flown in stop_s: the straight path at half the speed
+        path = _straight_path(here, (vn / 2, ve / 2, vd / 2), stop_s)
+        breach, _ = self._check(path, now)
+        return breach
+
+    def _check(
+        self, path: FlightPath, now: datetime
+    ) -> tuple[PredictedBreach | None, tuple[PredictedBreach, ...]]:
+        if self.prefilter and self._nothing_near(path):
+            return None, ()
+        report = check_path(
+            path,
+            self.index,
+            start=now,
+            drone=self.drone,
+            grants=self.grants,
+            buffer_m=0.0,
+            max_alt_m=self.max_alt_m,
+            time_margin_s=self.time_margin_s,
+        )
+        t0 = now.timestamp()
+        breaches = sorted(
+            (_breach(f, t0) for f in report.violations if f.rule in BREACH_RULES),
+            key=lambda b: b.time_to_breach_s,
+        )
+        warnings = tuple(_breach(f, t0) for f in report.warnings if f.rule == ENTERS_WARNING_ZONE)
+        return (breaches[0] if breaches else None), warnings
+
+    def _nothing_near(self, path: FlightPath) -> bool:
+        """True when the check cannot find anything: no operating areas (leaving them would
+        be a finding), the path stays under the ceiling, and no restrictive zone's bounding
+        box comes within :data:`PREFILTER_PAD_M` of the path's. Saves the full check (about
+        1 ms) for the drones far from every zone."""
+        if self.index.has_operating_areas:
+            return False
+        if max(p.alt_m for p in path.points) > self.max_alt_m:
+            return False
+        lats = [p.lat_deg for p in path.points]
+        lons = [p.lon_deg for p in path.points]
+        kx, ky = metres_per_degree(lats[0])
+        pad_x, pad_y = PREFILTER_PAD_M / kx, PREFILTER_PAD_M / ky
+        box = shapely.box(
+            min(lons) - pad_x, min(lats) - pad_y, max(lons) + pad_x, max(lats) + pad_y
+        )
+        return len(self.index.restricted.tree.query(box)) == 0
+
+
+def _here(state: VehicleState, now: datetime, drone: str | None) -> Here | None:
+    if state.lat_deg is None or state.lon_deg is None or state.alt_rel_m is None:
+        return None
+    return Here(
+        lat_deg=state.lat_deg,
+        lon_deg=state.lon_deg,
+        alt_m=state.alt_rel_m,
+        home_amsl_m=home_amsl_m(state),
+        now_s=now.timestamp(),
+        drone=drone,
+    )
+
+
+def home_amsl_m(state: VehicleState) -> float | None:
+    """Home's altitude above sea level: HOME_POSITION, else the drone's AMSL altitude minus
+    its altitude above home (GLOBAL_POSITION_INT carries both)."""
+    if state.home is not None:
+        return state.home.alt_amsl_m
+    if state.alt_amsl_m is not None and state.alt_rel_m is not None:
+        return state.alt_amsl_m - state.alt_rel_m
+    return None
+
+
+def _velocity(state: VehicleState) -> tuple[float, float, float] | None:
+    if state.vn_mps is None or state.ve_mps is None or state.vd_mps is None:
+        return None
+    return state.vn_mps, state.ve_mps, state.vd_mps
+
+
+def _straight_path(
+    here: Here, velocity: tuple[float, float, float], duration_s: float
+) -> FlightPath:
+    vn, ve, vd = velocity
+    kx, ky = metres_per_degree(here.lat_deg)
+    lat1 = here.lat_deg + vn * duration_s / ky
+    lon1 = here.lon_deg + ve * duration_s / kx
+    alt1 = here.alt_m - vd * duration_s
+    if vd > 0:  # descending: not through the ground
+        alt1 = max(alt1, min(here.alt_m, 0.0))
+    points = (
+        PathPoint(here.lat_deg, here.lon_deg, here.alt_m, 0.0, "now"),
+        PathPoint(lat1, lon1, alt1, duration_s, f"+{duration_s:g}s"),
+    )
+    return FlightPath(points, here.lat_deg, here.lon_deg, here.home_amsl_m)
+
+
+def _breach(f: Finding, t0_s: float) -> PredictedBreach:
+    entry = f.entry
+    at_s = datetime.fromisoformat(entry["time"]).timestamp()
+    return PredictedBreach(
+        rule=f.rule,
+        zone_id=f.zone_id,
+        zone_name=f.zone,
+        restriction=f.restriction,
+        time_to_breach_s=round(max(at_s - t0_s, 0.0), 3),
+        position=Position(entry["lat_deg"], entry["lon_deg"], entry["alt_m"]),
+        message=f.message,
+    )
