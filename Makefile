@@ -31,6 +31,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/plan_check.py
 	$(BIN)/python bench/fleet.py
 	$(BIN)/python bench/monitor.py
+	$(BIN)/python bench/evidence.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import typer
 
-from uav.cli import auth, fence, fleet, fly, monitor, plan, sim, sitl, zones
+from uav.cli import auth, detect, fence, fleet, fly, monitor, permits, plan, sim, sitl, zones
 from uav.cli.common import EXIT_CODES_HELP, State
 
 app = typer.Typer(
@@ -46,6 +46,8 @@ app.add_typer(fleet.app, name="fleet")
 app.add_typer(fence.app, name="fence")
 app.add_typer(sitl.app, name="sitl")
 app.add_typer(sim.app, name="sim")
+app.add_typer(detect.app, name="detect")
+app.add_typer(permits.app, name="permits")
 app.command("fly", help=fly.HELP, short_help=fly.SHORT_HELP)(fly.fly)
 app.command("monitor", help=monitor.HELP, short_help=monitor.SHORT_HELP)(monitor.monitor)
 app.command("events")(monitor.events)

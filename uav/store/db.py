@@ -19,6 +19,7 @@ from uav.errors import StoreError
 from uav.store import schema, schema_events, schema_evidence
 from uav.store.drones import DronesMixin
 from uav.store.events import EventsMixin
+from uav.store.evidence import EvidenceMixin
 from uav.store.grants import GrantsMixin
 from uav.store.zones import ZonesMixin
 
@@ -51,7 +52,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-class Store(ZonesMixin, GrantsMixin, DronesMixin, EventsMixin):
+class Store(ZonesMixin, GrantsMixin, DronesMixin, EventsMixin, EvidenceMixin):
     """uav's database. Open with :meth:`open`; every write is one transaction."""
 
     def __init__(self, engine: Engine) -> None:

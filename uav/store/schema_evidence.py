@@ -1,10 +1,151 @@
 """Schema version 4: the detection evidence log (``uav detect``) and permits.
 
 Owned by the detection feature; the tables join :data:`uav.store.schema.metadata`.
+
+``evidence`` is the evidence: an append-only hash chain, one record per detection, track
+change, incident change and permit change (the recipe is in :mod:`uav.store.evidence`). The
+other tables are query indexes derived from it, written in the same transaction as the records
+they index, each row naming its record (``seq``); ``uav detect verify`` checks them against the
+chain as well. No foreign keys to ``zones``: the log outlives zone edits.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Table
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    Index,
+    Integer,
+    LargeBinary,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+)
 
-TABLES: list[Table] = []
+from uav.store.schema import metadata
+
+EVIDENCE_KINDS = ("detection", "track", "incident", "permit")
+
+evidence = Table(
+    "evidence",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=False),  # 1, 2, 3, ... no gaps
+    Column("kind", String(16), nullable=False),  # detection | track | incident | permit
+    Column("time_s", Float, nullable=False),  # UNIX seconds the record is about
+    Column("payload", Text, nullable=False),  # canonical JSON (sorted keys, compact, ASCII)
+    Column("prev_hash", String(64), nullable=False),  # the previous record's hash
+    Column("hash", String(64), nullable=False),  # SHA-256 hex, see uav.store.evidence
+)
+
+# One row per detection record. ``key`` is unique: the log's writer checks every batch's keys
+# under the chain's write lock and skips those already logged (idempotent ingest); ``verify``
+# reports duplicates. The index is on ``key_prefix`` (the key's first 15 hex digits as an
+# integer) instead of a UNIQUE index on the 64-character text: random keys land all over a
+# B-tree, and small integer entries keep the pages a batch rewrites few. Only indexes whose
+# inserts are local (time order) or small are kept: --track is answered by a scan.
+detections = Table(
+    "detections",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=False),  # its evidence record
+    Column("key", String(64), nullable=False),  # Detection.key
+    Column("key_prefix", BigInteger, nullable=False),  # int(key[:15], 16)
+    Column("time_s", Float, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("track_id", Text, nullable=False),
+    Column("identity", Text, nullable=True),
+    Column("lat_deg", Float, nullable=True),
+    Column("lon_deg", Float, nullable=True),
+    Column("alt_m", Float, nullable=True),
+    Column("alt_frame", String(16), nullable=True),
+    Column("category", String(16), nullable=False),
+    Column("severity", String(8), nullable=False),
+    Column("authorised", Boolean, nullable=False),
+    Column("zone_id", Integer, nullable=True),  # the zone that set the severity
+)
+Index("ix_detections_time", detections.c.time_s)
+Index("ix_detections_key_prefix", detections.c.key_prefix)
+
+# Every active zone a detection was inside (Judgement.zone_ids), for --zone.
+detection_zones = Table(
+    "detection_zones",
+    metadata,
+    Column("zone_id", Integer, nullable=False),
+    Column("seq", Integer, nullable=False),  # the detection's evidence record
+    PrimaryKeyConstraint("zone_id", "seq", name="pk_detection_zones"),
+)
+
+tracks = Table(  # the latest state of each track
+    "tracks",
+    metadata,
+    Column("track_id", String(128), primary_key=True),
+    Column("seq", Integer, nullable=False),  # its latest evidence record
+    Column("category", String(16), nullable=False),
+    Column("first_s", Float, nullable=False),
+    Column("last_s", Float, nullable=False),
+    Column("detections", Integer, nullable=False),
+    Column("lat_deg", Float, nullable=True),
+    Column("lon_deg", Float, nullable=True),
+    Column("alt_m", Float, nullable=True),
+    Column("alt_frame", String(16), nullable=True),
+    Column("authorised", Boolean, nullable=False),
+    Column("authorised_by", Text, nullable=True),
+    Column("remote_id", Text, nullable=True),
+    Column("icao_address", String(6), nullable=True),
+    Column("operator_lat_deg", Float, nullable=True),
+    Column("operator_lon_deg", Float, nullable=True),
+)
+Index("ix_tracks_last", tracks.c.last_s)
+
+incidents = Table(  # the latest state of each incident
+    "incidents",
+    metadata,
+    Column("incident_id", String(200), primary_key=True),
+    Column("seq", Integer, nullable=False),  # its latest evidence record
+    Column("track_id", String(128), nullable=False),
+    Column("zone_id", Integer, nullable=True),
+    Column("zone_name", Text, nullable=True),
+    Column("severity", String(8), nullable=False),
+    Column("state", String(8), nullable=False),
+    Column("opened_s", Float, nullable=False),
+    Column("updated_s", Float, nullable=False),
+    Column("closed_s", Float, nullable=True),
+    Column("detections", Integer, nullable=False),
+    Column("authorised", Boolean, nullable=False),
+    Column("lat_deg", Float, nullable=True),
+    Column("lon_deg", Float, nullable=True),
+    Column("alt_m", Float, nullable=True),
+    Column("remote_id", Text, nullable=True),
+    Column("icao_address", String(6), nullable=True),
+    Column("operator_lat_deg", Float, nullable=True),
+    Column("operator_lon_deg", Float, nullable=True),
+)
+Index("ix_incidents_opened", incidents.c.opened_s)
+Index("ix_incidents_zone", incidents.c.zone_id, incidents.c.opened_s)
+Index("ix_incidents_track", incidents.c.track_id)
+
+permits = Table(
+    "permits",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("seq", Integer, nullable=False),  # its latest evidence record
+    Column("remote_id", Text, nullable=True),
+    Column("icao_address", String(6), nullable=True),
+    Column("operator", Text, nullable=True),
+    Column("start_s", Float, nullable=False),
+    Column("start_iso", String(40), nullable=False),
+    Column("end_s", Float, nullable=False),
+    Column("end_iso", String(40), nullable=False),
+    Column("zone_id", Integer, nullable=True),
+    Column("area_wkb", LargeBinary, nullable=True),  # lon/lat WGS-84 (multi)polygon
+    Column("area_source", Text, nullable=True),  # the file it was read from
+    Column("reason", Text, nullable=True),
+    Column("created_iso", String(40), nullable=False),
+    Column("revoked_iso", String(40), nullable=True),
+)
+Index("ix_permits_remote_id", permits.c.remote_id)
+Index("ix_permits_icao", permits.c.icao_address)
+
+TABLES: list[Table] = [evidence, detections, detection_zones, tracks, incidents, permits]

@@ -1,0 +1,199 @@
+"""``uav detect listen``: run sources into the pipeline until told to stop.
+
+Each source runs on a thread of its own (``source.run(emit, stop, stats)``) and hands
+batches of detections to a queue. The listening thread takes what has arrived at least every
+``tick_s``, ingests it as one batch (one transaction of the evidence log) and reports the
+result. While no detection arrives, the detection clock (the latest detection time) is
+carried on by the wall clock so that silent tracks and incidents still close.
+
+Listening stops when ``duration_s`` has passed, when ``max_detections`` new detections have
+been ingested (the batch that reaches it is cut there), when every source has ended (files,
+replays), or on :class:`KeyboardInterrupt`. Then the sources are stopped and joined
+(bounded), and the tracks and incidents still open are closed and logged.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from uav.detect.model import Detection
+from uav.detect.pipeline import EvidenceSink, Pipeline, Result
+from uav.detect.sources.base import Source, SourceStats
+
+TICK_S = 0.25
+JOIN_S = 5.0  # per source, once stopped (sources notice `stop` within ~0.2 s)
+
+
+@dataclass
+class SourceRun:
+    source: Source
+    stats: SourceStats = field(default_factory=SourceStats)
+    thread: threading.Thread | None = None
+    error: str | None = None  # the exception that ended the source, if any
+
+
+@dataclass
+class ListenSummary:
+    detections: int = 0  # new detections ingested
+    duplicates: int = 0
+    batches: int = 0
+    reason: str = ""  # "duration", "max", "sources ended", "interrupted"
+    sources: list[SourceRun] = field(default_factory=list)
+
+
+def listen(
+    sources: Sequence[Source],
+    pipeline: Pipeline,
+    *,
+    duration_s: float | None = None,
+    max_detections: int | None = None,
+    on_result: Callable[[Result, ListenSummary], None] | None = None,
+    until: Callable[[ListenSummary], bool] | None = None,
+    tick_s: float = TICK_S,
+) -> ListenSummary:
+    """Listen to ``sources`` through ``pipeline``; see the module docstring. ``until``, when
+    given, is asked after every batch: True stops listening (reason ``"until"``)."""
+    inbox: queue.Queue[list[Detection]] = queue.Queue()
+    stop = threading.Event()
+    runs = [SourceRun(s) for s in sources]
+    summary = ListenSummary(sources=runs)
+    for run in runs:
+        run.thread = threading.Thread(
+            target=_run_source, args=(run, inbox.put, stop), name=f"source {run.source.name}"
+        )
+        run.thread.start()
+    try:
+        summary.reason = _loop(
+            inbox, runs, pipeline, summary, duration_s, max_detections, on_result, until, tick_s
+        )
+    except KeyboardInterrupt:
+        summary.reason = "interrupted"
+    finally:
+        stop.set()
+        for run in runs:
+            if run.thread is not None:
+                run.thread.join(timeout=JOIN_S)
+    if summary.reason != "max":  # what arrived while stopping
+        _ingest(_drain(inbox), pipeline, summary, max_detections, on_result)
+    closing = pipeline.close_all()
+    if on_result is not None and (closing.tracks or closing.incidents):
+        on_result(closing, summary)
+    return summary
+
+
+def _run_source(
+    run: SourceRun, emit: Callable[[list[Detection]], None], stop: threading.Event
+) -> None:
+    try:
+        run.source.run(emit, stop, run.stats)
+    except Exception as exc:  # a broken source ends, the others go on
+        run.error = f"{type(exc).__name__}: {exc}"
+
+
+def _loop(
+    inbox: queue.Queue[list[Detection]],
+    runs: list[SourceRun],
+    pipeline: Pipeline,
+    summary: ListenSummary,
+    duration_s: float | None,
+    max_detections: int | None,
+    on_result: Callable[[Result, ListenSummary], None] | None,
+    until: Callable[[ListenSummary], bool] | None,
+    tick_s: float,
+) -> str:
+    start = time.monotonic()
+    last_arrival = start
+    while True:
+        now = time.monotonic()
+        if duration_s is not None and now - start >= duration_s:
+            return "duration"
+        wait = tick_s if duration_s is None else max(0.0, min(tick_s, start + duration_s - now))
+        batch = _collect(inbox, wait)
+        if batch:
+            last_arrival = time.monotonic()
+            _ingest(batch, pipeline, summary, max_detections, on_result)
+            if max_detections is not None and summary.detections >= max_detections:
+                return "max"
+            if until is not None and until(summary):
+                return "until"
+        elif pipeline.clock_s is not None:
+            quiet = pipeline.tick(pipeline.clock_s + (time.monotonic() - last_arrival))
+            if on_result is not None and (quiet.tracks or quiet.incidents):
+                on_result(quiet, summary)
+        if inbox.empty() and all(r.thread is not None and not r.thread.is_alive() for r in runs):
+            rest = _drain(inbox)
+            if rest:
+                _ingest(rest, pipeline, summary, max_detections, on_result)
+            return "sources ended"
+
+
+def _collect(inbox: queue.Queue[list[Detection]], wait_s: float) -> list[Detection]:
+    """What arrives within ``wait_s`` (at least one batch, if any comes), and all queued."""
+    try:
+        first = inbox.get(timeout=wait_s) if wait_s > 0 else inbox.get_nowait()
+    except queue.Empty:
+        return []
+    return first + _drain(inbox)
+
+
+def _drain(inbox: queue.Queue[list[Detection]]) -> list[Detection]:
+    out: list[Detection] = []
+    while True:
+        try:
+            out.extend(inbox.get_nowait())
+        except queue.Empty:
+            return out
+
+
+def _ingest(
+    batch: list[Detection],
+    pipeline: Pipeline,
+    summary: ListenSummary,
+    max_detections: int | None,
+    on_result: Callable[[Result, ListenSummary], None] | None,
+) -> None:
+    """Ingest ``batch``; with ``max_detections``, in time-ordered pieces that stop exactly
+    there (duplicates do not count)."""
+    rest = sorted(batch, key=lambda d: d.time_s)
+    while rest:
+        room = len(rest) if max_detections is None else max_detections - summary.detections
+        if room <= 0:
+            return
+        piece, rest = rest[:room], rest[room:]
+        result = pipeline.ingest(piece)
+        summary.detections += len(result.detections)
+        summary.duplicates += result.duplicates
+        summary.batches += 1
+        if on_result is not None:
+            on_result(result, summary)
+
+
+def open_pipeline(
+    store: Any,
+    sink: EvidenceSink,
+    *,
+    buffer_m: float = 20.0,
+    ground_amsl_m: float | None = None,
+    track_timeout_s: float = 60.0,
+) -> Pipeline:
+    """A pipeline over the database's zones, registered drones and permits (read once)."""
+    from uav.check.index import ZoneIndex
+    from uav.detect.incidents import Incidents
+    from uav.detect.judge import FleetIds, Judge
+    from uav.detect.track import Tracker
+
+    permits = store.permits() if hasattr(store, "permits") else []
+    judge = Judge(
+        ZoneIndex(store.zones()),
+        FleetIds.from_drones(store.drones()),
+        permits,
+        buffer_m=buffer_m,
+        ground_amsl_m=ground_amsl_m,
+    )
+    tracker = Tracker(timeout_s=track_timeout_s)
+    return Pipeline(judge, tracker, Incidents(timeout_s=track_timeout_s), sink)

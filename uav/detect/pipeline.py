@@ -1,0 +1,167 @@
+"""The detection pipeline: a batch of detections -> judged, tracked, incidents -> logged.
+
+``Pipeline.ingest(batch)`` sorts the batch by time, drops sightings already ingested (by
+``Detection.key``: this session's recent keys, then the log's), assigns tracks, judges,
+folds the batch into tracks and incidents, closes what went silent by the batch's latest
+detection time, appends everything to the evidence sink in that order (detections with
+their judgements, track changes, incident changes) and flushes it: one durable transaction
+per batch. ``tick(now_s)`` closes silent tracks and incidents when no detections come.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from uav.detect.incidents import Incidents
+from uav.detect.judge import Judge
+from uav.detect.model import Detection, Incident, Judgement, Track
+from uav.detect.track import Tracker
+
+RECENT_KEYS = 200_000  # keys remembered in memory to drop duplicates without asking the log
+
+
+class EvidenceSink(Protocol):
+    """Where the pipeline's records go (the evidence log, or a test's list)."""
+
+    def known_keys(self, keys: Sequence[str]) -> set[str]:
+        """Which of ``keys`` the log already holds."""
+        ...
+
+    def append_detections(
+        self,
+        detections: Sequence[Detection],
+        judgements: Sequence[Judgement],
+        keys: Sequence[str],
+    ) -> None: ...
+
+    def append_tracks(self, tracks: Sequence[Track]) -> None: ...
+
+    def append_incidents(self, incidents: Sequence[Incident]) -> None: ...
+
+    def flush(self) -> object:
+        """Make everything appended so far durable (commit); what it returns is unused."""
+        ...
+
+
+@dataclass
+class Result:
+    """What one ingest did."""
+
+    detections: list[Detection] = field(default_factory=list)  # the new ones, in time order
+    judgements: list[Judgement] = field(default_factory=list)  # one per detection
+    tracks: list[Track] = field(default_factory=list)  # track changes recorded
+    incidents: list[Incident] = field(default_factory=list)  # incident changes recorded
+    new_high: list[Incident] = field(default_factory=list)  # first high record of incidents
+    duplicates: int = 0
+
+
+@dataclass
+class MemorySink:
+    """An :class:`EvidenceSink` keeping everything in lists (tests, dry runs)."""
+
+    detections: list[tuple[Detection, Judgement, str]] = field(default_factory=list)
+    tracks: list[Track] = field(default_factory=list)
+    incidents: list[Incident] = field(default_factory=list)
+    flushes: int = 0
+    _keys: set[str] = field(default_factory=set)
+
+    def known_keys(self, keys: Sequence[str]) -> set[str]:
+        return {k for k in keys if k in self._keys}
+
+    def append_detections(
+        self,
+        detections: Sequence[Detection],
+        judgements: Sequence[Judgement],
+        keys: Sequence[str],
+    ) -> None:
+        self.detections.extend(zip(detections, judgements, keys, strict=True))
+        self._keys.update(keys)
+
+    def append_tracks(self, tracks: Sequence[Track]) -> None:
+        self.tracks.extend(tracks)
+
+    def append_incidents(self, incidents: Sequence[Incident]) -> None:
+        self.incidents.extend(incidents)
+
+    def flush(self) -> None:
+        self.flushes += 1
+
+
+class Pipeline:
+    """Judge, tracker, incidents and sink wired together; see the module docstring."""
+
+    def __init__(
+        self, judge: Judge, tracker: Tracker, incidents: Incidents, sink: EvidenceSink
+    ) -> None:
+        self.judge = judge
+        self.tracker = tracker
+        self.incidents = incidents
+        self.sink = sink
+        self.clock_s: float | None = None  # the latest detection time seen
+        self._recent: OrderedDict[str, None] = OrderedDict()
+
+    def ingest(self, batch: Sequence[Detection]) -> Result:
+        """Ingest one batch (any order); one flush of the sink."""
+        detections, keys, duplicates = self._new_only(sorted(batch, key=_time))
+        result = Result(duplicates=duplicates)
+        if detections:
+            track_ids = self.tracker.assign(detections)
+            judgements = self.judge.judge(detections, track_ids)
+            tracks = self.tracker.observe(detections, judgements)
+            incidents = self.incidents.observe(detections, judgements)
+            latest = detections[-1].time_s
+            self.clock_s = latest if self.clock_s is None else max(self.clock_s, latest)
+            self.sink.append_detections(detections, judgements, keys)
+            result = Result(detections, judgements, tracks, incidents, [], duplicates)
+        if self.clock_s is not None:
+            self._expire(self.clock_s, result)
+        result.new_high = self.incidents.new_high(result.incidents)
+        self.sink.append_tracks(result.tracks)
+        self.sink.append_incidents(result.incidents)
+        self.sink.flush()
+        return result
+
+    def tick(self, now_s: float) -> Result:
+        """Close tracks and incidents silent at ``now_s`` (e.g. the wall clock while a feed
+        is quiet); records what closed."""
+        result = Result()
+        self._expire(now_s, result)
+        result.new_high = self.incidents.new_high(result.incidents)
+        if result.tracks or result.incidents:
+            self.sink.append_tracks(result.tracks)
+            self.sink.append_incidents(result.incidents)
+            self.sink.flush()
+        return result
+
+    def close_all(self) -> Result:
+        """Close (and record) every open track and incident: listening stops."""
+        return self.tick(math.inf)
+
+    def _expire(self, now_s: float, result: Result) -> None:
+        result.incidents.extend(self.incidents.expire(now_s))
+        closed = self.tracker.expire(now_s)
+        result.tracks.extend(closed)
+        self.incidents.forget_tracks([t.track_id for t in closed])
+
+    def _new_only(self, batch: list[Detection]) -> tuple[list[Detection], list[str], int]:
+        keys = [d.key for d in batch]
+        recent = self._recent
+        fresh: dict[str, int] = {}
+        for i, k in enumerate(keys):
+            if k not in recent and k not in fresh:
+                fresh[k] = i
+        logged = self.sink.known_keys(list(fresh)) if fresh else set()
+        keep = [i for k, i in fresh.items() if k not in logged]
+        for k in fresh:
+            recent[k] = None
+        while len(recent) > RECENT_KEYS:
+            recent.popitem(last=False)
+        return [batch[i] for i in keep], [keys[i] for i in keep], len(batch) - len(keep)
+
+
+def _time(d: Detection) -> float:
+    return d.time_s

@@ -1,0 +1,339 @@
+"""The evidence hash chain in the store, the permit rows, and the evidence queries.
+
+The chain, exactly (so an auditor can recompute it):
+
+* ``evidence`` rows are numbered ``seq`` = 1, 2, 3, ... without gaps;
+* ``payload`` is canonical JSON: ``json.dumps(doc, sort_keys=True, separators=(",", ":"))``
+  (ASCII, non-ASCII escaped);
+* ``hash`` = SHA-256 (lower-case hex) of the UTF-8 bytes of
+  ``prev_hash + "\\n" + str(seq) + "\\n" + kind + "\\n" + repr(time_s) + "\\n" + payload``
+  where ``repr(time_s)`` is Python's shortest round-trip text of the float (``1700000000.25``,
+  ``1700000000.0``);
+* ``prev_hash`` is the previous record's ``hash``; for seq 1 it is 64 zeros.
+
+With Python and sqlite3::
+
+    import hashlib, sqlite3
+    prev, n = "0" * 64, 0
+    rows = sqlite3.connect("uav.db").execute(
+        "SELECT seq, kind, time_s, payload, prev_hash, hash FROM evidence ORDER BY seq")
+    for seq, kind, t, payload, prev_hash, h in rows:
+        n += 1
+        text = f"{prev}\\n{seq}\\n{kind}\\n{t!r}\\n{payload}"
+        assert seq == n and prev_hash == prev
+        assert hashlib.sha256(text.encode()).hexdigest() == h
+        prev = h
+
+``meta.evidence_tip`` holds ``"<seq>:<hash>"`` of the last record, updated in the same
+transaction as every append (a truncated tail shows against it). Every append transaction
+first writes that row (:func:`lock_chain`), which takes the database's write lock (SQLite) or
+the row's lock (PostgreSQL) until commit: appends are serialised, read the tip and check keys
+against committed data only. ``seq`` being the primary key backs this up: two writers racing
+for the same numbers cannot both commit; the loser rolls back and retries from the new tip.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import shapely
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from uav.detect.permits import Permit
+from uav.errors import InputError, NotFound, StoreError
+from uav.store import schema
+from uav.store import schema_evidence as S
+from uav.timeutil import now_utc
+
+if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
+    from sqlalchemy import Connection, Engine
+
+GENESIS_HASH = "0" * 64
+TIP_KEY = "evidence_tip"
+APPEND_ATTEMPTS = 5  # a batch that loses a race for its seq numbers this often fails
+KEY_QUERY_CHUNK = 500  # values per IN (...) query
+E = S.evidence
+P = S.permits
+
+# (kind, time_s, payload) of a record about to be chained
+PendingRecord = tuple[str, float, str]
+# (seq, kind, time_s, payload, prev_hash, hash): an evidence row, in column order
+EvidenceRow = tuple[int, str, float, str, str, str]
+
+
+def canonical_json(doc: Any) -> str:
+    return json.dumps(doc, sort_keys=True, separators=(",", ":"))
+
+
+def record_hash(prev_hash: str, seq: int, kind: str, time_s: float, payload: str) -> str:
+    text = f"{prev_hash}\n{seq}\n{kind}\n{float(time_s)!r}\n{payload}"
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class ChainTip:
+    seq: int  # 0 for an empty log
+    hash: str
+
+    def describe(self) -> str:
+        return f"{self.seq}:{self.hash}"
+
+
+def read_tip(conn: Connection) -> ChainTip:
+    row = conn.execute(select(E.c.seq, E.c.hash).order_by(E.c.seq.desc()).limit(1)).first()
+    return ChainTip(0, GENESIS_HASH) if row is None else ChainTip(int(row.seq), str(row.hash))
+
+
+def chain(tip: ChainTip, records: Sequence[PendingRecord]) -> list[EvidenceRow]:
+    """Number and hash ``records`` after ``tip`` (the hot loop: no calls beyond sha256)."""
+    sha = hashlib.sha256
+    prev, seq = tip.hash, tip.seq
+    rows: list[EvidenceRow] = []
+    add = rows.append
+    for kind, time_s, payload in records:
+        seq += 1
+        t = float(time_s)
+        h = sha(f"{prev}\n{seq}\n{kind}\n{t!r}\n{payload}".encode()).hexdigest()
+        add((seq, kind, t, payload, prev, h))
+        prev = h
+    return rows
+
+
+def fast_insert(conn: Connection, table: Any, rows: Sequence[Sequence[Any]]) -> None:
+    """executemany of positional rows (every column, in table order) straight to the driver."""
+    if not rows:
+        return
+    style = conn.dialect.paramstyle
+    if style in ("qmark", "format", "pyformat"):
+        mark = "?" if style == "qmark" else "%s"
+        cols = ", ".join(c.name for c in table.columns)
+        marks = ", ".join([mark] * len(table.columns))
+        conn.exec_driver_sql(f"INSERT INTO {table.name} ({cols}) VALUES ({marks})", list(rows))
+    else:
+        names = [c.name for c in table.columns]
+        conn.execute(table.insert(), [dict(zip(names, r, strict=True)) for r in rows])
+
+
+def write_tip(conn: Connection, tip: ChainTip) -> None:
+    M = schema.meta
+    res = conn.execute(update(M).where(M.c.key == TIP_KEY).values(value=tip.describe()))
+    if not res.rowcount:
+        conn.execute(M.insert().values(key=TIP_KEY, value=tip.describe()))
+
+
+def lock_chain(conn: Connection) -> None:
+    """Take the chain's write lock for this transaction (see the module docstring)."""
+    M = schema.meta
+    res = conn.execute(update(M).where(M.c.key == TIP_KEY).values(value=M.c.value))
+    if not res.rowcount:
+        conn.execute(M.insert().values(key=TIP_KEY, value=ChainTip(0, GENESIS_HASH).describe()))
+
+
+def key_prefix(key: str) -> int:
+    """The indexed part of a detection key: its first 15 hex digits (60 bits)."""
+    return int(key[:15], 16)
+
+
+def logged_keys(conn: Connection, keys: Sequence[str]) -> set[str]:
+    """Which of ``keys`` the ``detections`` table holds (index probes on the key prefix)."""
+    D = S.detections
+    wanted = set(keys)
+    prefixes = sorted({key_prefix(k) for k in wanted})
+    found: set[str] = set()
+    for i in range(0, len(prefixes), KEY_QUERY_CHUNK):
+        chunk = prefixes[i : i + KEY_QUERY_CHUNK]
+        q = select(D.c.key).where(D.c.key_prefix.in_(chunk))
+        found.update(k for k in conn.execute(q).scalars() if k in wanted)
+    return found
+
+
+def append_evidence(conn: Connection, records: Sequence[PendingRecord]) -> list[EvidenceRow]:
+    """Chain ``records`` after the tip, under the chain lock, and insert them."""
+    lock_chain(conn)
+    rows = chain(read_tip(conn), records)
+    fast_insert(conn, E, rows)
+    if rows:
+        write_tip(conn, ChainTip(rows[-1][0], rows[-1][5]))
+    return rows
+
+
+def is_retryable(exc: Exception) -> bool:
+    """A lost race for seq numbers / keys, or SQLite's write lock: worth another attempt."""
+    if isinstance(exc, IntegrityError):
+        return True
+    return isinstance(exc, OperationalError) and "locked" in str(exc.orig).lower()
+
+
+def permit_row(p: Permit) -> dict[str, Any]:
+    return {
+        "remote_id": p.remote_id,
+        "icao_address": p.icao_address,
+        "operator": p.operator,
+        "start_s": p.start_s,
+        "start_iso": p.start.isoformat(),
+        "end_s": p.end_s,
+        "end_iso": p.end.isoformat(),
+        "zone_id": p.zone_id,
+        "area_wkb": None if p.area is None else shapely.to_wkb(p.area),
+        "area_source": p.area_source,
+        "reason": p.reason,
+        "created_iso": p.created_at.isoformat() if p.created_at else now_utc().isoformat(),
+        "revoked_iso": p.revoked_at.isoformat() if p.revoked_at else None,
+    }
+
+
+def permit_payload(action: str, permit_id: int, row: dict[str, Any]) -> str:
+    """The evidence payload of a permit change: the whole row (area WKB as hex)."""
+    doc = {k: v for k, v in row.items() if k not in ("area_wkb", "seq", "id")}
+    wkb = row.get("area_wkb")
+    doc["area_wkb_hex"] = None if wkb is None else bytes(wkb).hex()
+    return canonical_json({"action": action, "id": permit_id, "permit": doc})
+
+
+def permit_from_row(r: Any) -> Permit:
+    area = shapely.from_wkb(r.area_wkb) if r.area_wkb is not None else None
+    return Permit(
+        id=r.id,
+        remote_id=r.remote_id,
+        icao_address=r.icao_address,
+        operator=r.operator,
+        start=datetime.fromisoformat(r.start_iso),
+        end=datetime.fromisoformat(r.end_iso),
+        zone_id=r.zone_id,
+        area=area,
+        area_source=r.area_source,
+        reason=r.reason,
+        created_at=datetime.fromisoformat(r.created_iso),
+        revoked_at=datetime.fromisoformat(r.revoked_iso) if r.revoked_iso else None,
+    )
+
+
+class EvidenceMixin:
+    """Store methods for the evidence log's tables (the log itself: uav.detect.evidence)."""
+
+    engine: Engine
+
+    if TYPE_CHECKING:
+
+        def begin(self) -> AbstractContextManager[Connection]: ...
+
+    def evidence_tip(self) -> ChainTip:
+        with self.engine.connect() as conn:
+            return read_tip(conn)
+
+    def evidence_count(self, kind: str | None = None) -> int:
+        q = select(func.count()).select_from(E)
+        if kind is not None:
+            q = q.where(E.c.kind == kind)
+        with self.engine.connect() as conn:
+            return int(conn.execute(q).scalar_one())
+
+    def evidence_records(self, since_seq: int = 0, limit: int | None = None) -> list[Any]:
+        q = select(E).where(E.c.seq > since_seq).order_by(E.c.seq)
+        if limit is not None:
+            q = q.limit(limit)
+        with self.engine.connect() as conn:
+            return list(conn.execute(q).all())
+
+    # ------------------------------------------------------------------------ permits
+
+    def add_permit(self, permit: Permit) -> Permit:
+        """Store a permit and chain its ``add`` record, in one transaction."""
+        permit.validate()
+        row = permit_row(permit)
+        for attempt in range(APPEND_ATTEMPTS):
+            try:
+                with self.begin() as conn:
+                    self._check_zone(conn, permit.zone_id)
+                    res = conn.execute(P.insert().values(seq=0, **row))
+                    assert res.inserted_primary_key is not None
+                    new_id = int(res.inserted_primary_key[0])
+                    self._chain_permit(conn, "add", new_id, row)
+                return self.permit(new_id)
+            except StoreError as exc:
+                self._retry_or_raise(exc, attempt)
+        raise AssertionError("unreachable")
+
+    def revoke_permit(self, permit_id: int) -> Permit:
+        """Mark a permit revoked (the row stays) and chain its ``revoke`` record."""
+        for attempt in range(APPEND_ATTEMPTS):
+            try:
+                with self.begin() as conn:
+                    r = conn.execute(select(P).where(P.c.id == permit_id)).first()
+                    if r is None:
+                        raise NotFound(f"no permit with id {permit_id}")
+                    if r.revoked_iso:
+                        raise InputError(f"permit {permit_id} was already revoked {r.revoked_iso}")
+                    row = {k: v for k, v in r._mapping.items() if k not in ("id", "seq")}
+                    row["revoked_iso"] = now_utc().isoformat()
+                    conn.execute(update(P).where(P.c.id == permit_id).values(**row))
+                    self._chain_permit(conn, "revoke", permit_id, row)
+                return self.permit(permit_id)
+            except StoreError as exc:
+                self._retry_or_raise(exc, attempt)
+        raise AssertionError("unreachable")
+
+    def permit(self, permit_id: int) -> Permit:
+        with self.engine.connect() as conn:
+            r = conn.execute(select(P).where(P.c.id == permit_id)).first()
+        if r is None:
+            raise NotFound(f"no permit with id {permit_id}")
+        return permit_from_row(r)
+
+    def permits(
+        self,
+        *,
+        include_revoked: bool = False,
+        active_between: tuple[float, float] | None = None,
+    ) -> list[Permit]:
+        q = select(P).order_by(P.c.id)
+        if not include_revoked:
+            q = q.where(P.c.revoked_iso.is_(None))
+        if active_between is not None:
+            q = q.where(P.c.start_s <= active_between[1], P.c.end_s >= active_between[0])
+        with self.engine.connect() as conn:
+            return [permit_from_row(r) for r in conn.execute(q).all()]
+
+    @staticmethod
+    def _check_zone(conn: Connection, zone_id: int | None) -> None:
+        if zone_id is None:
+            return
+        found = conn.execute(select(schema.zones.c.id).where(schema.zones.c.id == zone_id))
+        if found.first() is None:
+            raise InputError(f"no zone with id {zone_id}")
+
+    @staticmethod
+    def _chain_permit(conn: Connection, action: str, permit_id: int, row: dict[str, Any]) -> None:
+        when = now_utc().timestamp()
+        rows = append_evidence(conn, [("permit", when, permit_payload(action, permit_id, row))])
+        conn.execute(update(P).where(P.c.id == permit_id).values(seq=rows[0][0]))
+
+    @staticmethod
+    def _retry_or_raise(exc: StoreError, attempt: int) -> None:
+        cause = exc.__cause__
+        if attempt + 1 < APPEND_ATTEMPTS and isinstance(cause, Exception) and is_retryable(cause):
+            return
+        raise exc
+
+
+__all__ = [
+    "GENESIS_HASH",
+    "ChainTip",
+    "EvidenceMixin",
+    "append_evidence",
+    "canonical_json",
+    "chain",
+    "key_prefix",
+    "lock_chain",
+    "logged_keys",
+    "read_tip",
+    "record_hash",
+]
