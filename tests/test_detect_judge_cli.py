@@ -286,3 +286,24 @@ def test_listen_live_table_on_a_terminal(
     assert "15 detections, 0 duplicates, 1 incidents opened (1 high)" in shown
     assert "incident" in shown and "authorised" in shown  # both tables' headers
     assert "15 detections" in res.stdout
+
+
+def test_listen_polls_aircraft_json_at_the_given_interval(uav: Invoke, tmp_path: Path) -> None:
+    doc = {
+        "now": T0,
+        "aircraft": [{"hex": "a1b2c3", "lat": 23.13, "lon": 113.33, "seen_pos": 0.5}],
+    }
+    feed = tmp_path / "aircraft.json"
+    feed.write_text(json.dumps(doc))
+    res = uav(
+        "detect", "listen", f"aircraft-json:{feed}", "--interval", "0.1", "--duration", "1.5",
+        "--json",
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    summary = json.loads(res.stdout)
+    (src,) = summary["sources"]
+    # one aircraft per poll: polled every 0.1 s (the default is every second), one detection
+    # (its position did not change)
+    assert src["read"] >= 5, src
+    assert summary["detections"] == 1
+    assert uav("detect", "listen", f"aircraft-json:{feed}", "--interval", "0").exit_code == 2

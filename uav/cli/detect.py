@@ -59,7 +59,12 @@ def listen(
         show_default=False,
     ),
     alert_timeout: float = typer.Option(10.0, "--alert-timeout", help="Seconds per alert."),
-    buffer_m: float = typer.Option(20.0, "--buffer-m", min=0.0, help="Buffer around high zones."),
+    buffer_m: float = typer.Option(
+        20.0, "--buffer", "--buffer-m", min=0.0, help="Buffer (m) around high-severity zones."
+    ),
+    interval_s: float = typer.Option(
+        1.0, "--interval", min=0.05, help="Seconds between polls of aircraft-json sources."
+    ),
     ground_amsl_m: float | None = typer.Option(
         None,
         "--ground-amsl-m",
@@ -80,7 +85,7 @@ def listen(
 
         duration_s = parse_duration_s(duration) if duration is not None else None
         store = open_store(ctx)
-        feeds = [parse_source(spec, store=store) for spec in sources]
+        feeds = [parse_source(spec, store=store, interval_s=interval_s) for spec in sources]
         alerts = None
         if on_alert is not None:
             alerts = AlertRunner(on_alert, _report_alert, timeout_s=alert_timeout)
