@@ -15,9 +15,11 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from uav.detect.model import Detection
+
+C = TypeVar("C")  # a feed's open connection
 
 Emit = Callable[[list[Detection]], None]
 
@@ -139,6 +141,44 @@ class Backoff:
 
     def reset(self) -> None:
         self._next_s = self.initial_s
+
+
+def run_reconnecting(
+    connect: Callable[[], C | None],
+    read: Callable[[C], None],
+    close: Callable[[C], None],
+    *,
+    where: str,
+    errors: tuple[type[BaseException], ...],
+    stop: threading.Event,
+    stats: SourceStats,
+    backoff: Backoff,
+    batcher: Batcher,
+) -> None:
+    """The life of a network feed: connect (``connect`` reports its own failure and returns
+    None), ``read`` until the connection drops or idles (it raises one of ``errors``) or
+    ``stop`` is set (it returns), flush and close, wait the backoff, connect again; until
+    ``stop``. Every reconnection after the first connection is counted."""
+    connected_before = False
+    while not stop.is_set():
+        conn = connect()
+        if conn is None:
+            if not backoff.wait(stop):
+                break
+            continue
+        if connected_before:
+            stats.add(reconnects=1)
+        connected_before = True
+        try:
+            read(conn)
+            backoff.reset()
+        except errors as exc:
+            stats.problem(f"{where}: {exc or type(exc).__name__}")
+        finally:
+            batcher.flush()
+            close(conn)
+        if not stop.is_set() and not backoff.wait(stop):
+            break
 
 
 def clean_text(raw: Any) -> str | None:

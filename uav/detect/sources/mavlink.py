@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from uav.detect.model import Detection
-from uav.detect.sources.base import POLL_S, Backoff, Batcher, Emit, SourceStats
+from uav.detect.sources.base import POLL_S, Backoff, Batcher, Emit, SourceStats, run_reconnecting
 from uav.detect.sources.mavlink_parse import MavlinkParser
 
 if TYPE_CHECKING:
@@ -53,26 +53,17 @@ class MavlinkSource:
     def run(self, emit: Emit, stop: threading.Event, stats: SourceStats) -> None:
         parser = MavlinkParser(self.name, stats)
         batcher = Batcher(emit, stats)
-        connected_before = False
-        while not stop.is_set():
-            master = self._open(stats)
-            if master is None:
-                if not self.backoff.wait(stop):
-                    break
-                continue
-            if connected_before:
-                stats.add(reconnects=1)
-            connected_before = True
-            try:
-                self._read(master, parser, batcher, stop)
-                self.backoff.reset()
-            except (OSError, ConnectionError, EOFError) as exc:
-                stats.problem(f"{self.url}: {exc or type(exc).__name__}")
-            finally:
-                batcher.flush()
-                _close(master)
-            if not stop.is_set() and not self.backoff.wait(stop):
-                break
+        run_reconnecting(
+            lambda: self._open(stats),
+            lambda master: self._read(master, parser, batcher, stop),
+            _close,
+            where=self.url,
+            errors=(OSError, ConnectionError, EOFError),
+            stop=stop,
+            stats=stats,
+            backoff=self.backoff,
+            batcher=batcher,
+        )
 
     def _open(self, stats: SourceStats) -> Any | None:
         from uav.link.transport import open_master

@@ -41,6 +41,7 @@ from uav.detect.sources.base import (
     Emit,
     SourceStats,
     clean_text,
+    run_reconnecting,
     valid_lat_lon,
 )
 
@@ -274,31 +275,24 @@ class SbsSource:
     def run(self, emit: Emit, stop: threading.Event, stats: SourceStats) -> None:
         parser = SbsParser(self.name, f"{self.host}:{self.port}", stats)
         batcher = Batcher(emit, stats)
-        connected_before = False
-        while not stop.is_set():
-            try:
-                sock = socket.create_connection(
-                    (self.host, self.port), timeout=self.connect_timeout_s
-                )
-            except OSError as exc:
-                stats.problem(f"{self.host}:{self.port}: cannot connect: {exc}")
-                if not self.backoff.wait(stop):
-                    break
-                continue
-            if connected_before:
-                stats.add(reconnects=1)
-            connected_before = True
-            try:
-                self._read(sock, parser, batcher, stop)
-                self.backoff.reset()
-            except OSError as exc:
-                stats.problem(f"{self.host}:{self.port}: {exc}")
-            finally:
-                batcher.flush()
-                with contextlib.suppress(OSError):
-                    sock.close()
-            if not stop.is_set() and not self.backoff.wait(stop):
-                break
+        run_reconnecting(
+            lambda: self._connect(stats),
+            lambda sock: self._read(sock, parser, batcher, stop),
+            _close_socket,
+            where=f"{self.host}:{self.port}",
+            errors=(OSError,),
+            stop=stop,
+            stats=stats,
+            backoff=self.backoff,
+            batcher=batcher,
+        )
+
+    def _connect(self, stats: SourceStats) -> socket.socket | None:
+        try:
+            return socket.create_connection((self.host, self.port), timeout=self.connect_timeout_s)
+        except OSError as exc:
+            stats.problem(f"{self.host}:{self.port}: cannot connect: {exc}")
+            return None
 
     def _read(
         self, sock: socket.socket, parser: SbsParser, batcher: Batcher, stop: threading.Event
@@ -330,3 +324,8 @@ class SbsSource:
                 if detection is not None:
                     batcher.add(detection)
             batcher.flush_due()
+
+
+def _close_socket(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        sock.close()
