@@ -1,8 +1,9 @@
 """The end-to-end demo behind `make demo`: load the unit's zones and an event zone into a fresh
 SQLite database, check three plans, then start police drone TH-01 on uav's ArduCopter emulator,
-look at the fleet, fly a checked patrol to landing, and stop the simulator. Each step runs the
-real `uav` command and must give the exit code shown; the demo fails (exit 1) the moment one
-does not, and always stops what it started."""
+look at the fleet, fly a checked patrol to landing, turn it back with the live monitor, detect
+intruders around the stadium, and stop the simulators. Each step runs the real `uav` command
+and must give the exit code shown; the demo fails (exit 1) the moment one does not, and always
+stops what it started."""
 
 from __future__ import annotations
 
@@ -147,8 +148,9 @@ def main() -> None:
     try:
         fly_th01()
         monitor_th01()
+        detect_intruders()
     finally:
-        print("\n\033[1m## Stop the simulator\033[0m\n$ uav sitl down", flush=True)
+        print("\n\033[1m## Stop the simulators\033[0m\n$ uav sitl down", flush=True)
         subprocess.run([str(UAV), "sitl", "down"], cwd=ROOT, env=demo_env(), check=False)
     print("\ndemo finished: every step gave the expected result")
 
@@ -213,6 +215,65 @@ def monitor_th01() -> None:
     if code != 0:
         fail(f"the monitor ended with exit code {code}, expected 0")
     step("What the monitor did", ["events"], 0)
+
+
+EVENT_ZONE = "examples/zones/tianhe-stadium-match.gcj02.geojson"
+STADIUM_TRAFFIC = "tcp:127.0.0.1:5800"  # sitl_configs/stadium-traffic.toml: instance 4
+CAMERA_DRONE = "GDTV-MATCH-CAM-01"  # the broadcaster's drone (sitl_configs/intruders/)
+LISTEN_S = 16  # the scenario's traffic is over about 15 s (at 10x) after the vehicle is up
+
+
+def detect_intruders() -> None:
+    """Detection around the stadium on today's clock: the intruders of
+    sitl_configs/intruders/stadium-event.toml, heard on the emulated STADIUM-TRAFFIC vehicle's
+    link, judged against an event zone active now, logged, verified and reported."""
+    from datetime import datetime, timedelta
+
+    now = datetime.now().astimezone().replace(microsecond=0)
+    start, end = (now - timedelta(minutes=10)).isoformat(), (now + timedelta(hours=3)).isoformat()
+    step(
+        "Detection runs on today's clock: the officer loads the stadium outline again for an "
+        "event today, from now for 3 hours",
+        ["zones", "load", EVENT_ZONE, "--crs", "gcj02", "--restriction", "authorization",
+         "--start", start, "--end", end],
+        0,
+    )  # fmt: skip
+    zone_id = _event_zone_id(latest=True)
+    step(
+        "The broadcaster's camera drone gets a permit for the event zone (by its Remote ID)",
+        ["permits", "add", "--remote-id", CAMERA_DRONE, "--operator", "GDTV broadcast",
+         "--start", start, "--end", end, "--zone", zone_id, "--reason", "match broadcast"],
+        0,
+    )  # fmt: skip
+    step(
+        "Start the stadium traffic on the emulator (sitl_configs/stadium-traffic.toml): an "
+        "ADS-B UAV that will cross the event zone, a Remote ID drone, the permitted camera "
+        "drone and a light aircraft, flying set tracks (intruders/stadium-event.toml)",
+        ["sitl", "up", "STADIUM-TRAFFIC", "--emulator", "--speedup", "10"],
+        0,
+    )
+    step(
+        f"Listen to its link for {LISTEN_S} s: each detection judged, tracked, put in "
+        "incidents and appended to the hash-chained evidence log",
+        ["detect", "listen", f"mavlink:{STADIUM_TRAFFIC}", "--duration", f"{LISTEN_S}s"],
+        0,
+    )
+    step(
+        "Unauthorised drones seen inside the event zone or its buffer (the first 8): the ADS-B "
+        "UAV crossing it (the permitted camera drone over the pitch and the light aircraft "
+        "are not listed)",
+        ["detect", "list", "--unauthorised", "--zone", zone_id, "--limit", "8"],
+        0,
+    )
+    step("Counts per zone, hour and source", ["detect", "stats"], 0)
+    step("The evidence log is intact", ["detect", "verify"], 0)
+    report = DEMO_DIR / "report.html"
+    step(
+        "The incident report for the case file",
+        ["detect", "report", "--format", "html", "-o", str(report)],
+        0,
+    )
+    print(f"report written: {report} (open it in a browser; it needs no network)")
 
 
 def fail(message: str) -> None:
@@ -281,7 +342,8 @@ class Background:
             return self.proc.wait(5.0)
 
 
-def _event_zone_id() -> str:
+def _event_zone_id(*, latest: bool = False) -> str:
+    """The stadium zone's id (the one loaded last with ``latest``)."""
     import json
 
     env = {**os.environ, "UAV_DB": str(DEMO_DIR / "uav.db")}
@@ -293,7 +355,8 @@ def _event_zone_id() -> str:
         capture_output=True,
         text=True,
     ).stdout
-    return str(next(z["id"] for z in json.loads(out) if "Sports Center" in z["name"]))
+    ids = [int(z["id"]) for z in json.loads(out) if "Sports Center" in z["name"]]
+    return str(max(ids) if latest else ids[0])
 
 
 if __name__ == "__main__":

@@ -267,3 +267,33 @@ def test_an_interrupted_up_stops_what_it_started(rig: Rig) -> None:
             timeout_s=5,
             what="ports released",
         )
+
+
+def test_all_on_real_sitl_leaves_out_emulator_only_intruders_and_says_so(
+    uav: Invoke, rig: Rig
+) -> None:
+    (rig.configs / "intruders").mkdir()
+    (rig.configs / "intruders" / "traffic.toml").write_text(
+        '[[intruders]]\nicao = "0x7801A1"\ncallsign = "UAVX01"\nspeed_mps = 20.0\n'
+        "waypoints = [[23.1375, 113.3125, 100.0], [23.1375, 113.3420, 100.0]]\n"
+    )
+    spare = next(i for i in range(300, 400) if all(port_free(p) for p in ports_for(i)))
+    (rig.configs / "tracks.toml").write_text(
+        DRONE.format(
+            name="TRACKS",
+            instance=spare,
+            sysid=9,
+            speedup=SPEEDUP,
+            role='role = "intruder"\nintruders = "intruders/traffic.toml"',
+        )
+    )
+    (rig.configs / "sysid-9.parm").write_text("MAV_SYSID 9\n")
+    # named explicitly: refused, nothing started
+    r = uav(*rig.up_args("TRACKS", "--no-wait"))
+    assert r.exit_code == 2 and "TRACKS: set-track intruders" in r.stderr
+    assert status(uav) == []
+    # everything: started but that one, which is named with the reason
+    r = uav(*rig.up_args("--all", "--no-wait"))
+    assert r.exit_code == 0, r.stderr
+    assert "skipped" in r.stderr and "TRACKS: set-track intruders" in r.stderr
+    assert sorted(s["name"] for s in status(uav)) == ["INTR-T", "TH-T1"]

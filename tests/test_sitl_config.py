@@ -53,19 +53,22 @@ def sample(tmp_path: Path) -> Path:
 
 def test_the_shipped_drones() -> None:
     configs = {c.name: c for c in load_configs(CONFIGS)}
-    assert sorted(configs) == ["INTRUDER-ADSB", "INTRUDER-RID", "TH-01", "TH-02"]
+    assert sorted(configs) == [
+        "INTRUDER-ADSB", "INTRUDER-RID", "STADIUM-TRAFFIC", "TH-01", "TH-02",
+    ]  # fmt: skip
     th1, th2 = configs["TH-01"], configs["TH-02"]
     assert (th1.instance, th1.sysid, th1.role) == (0, 1, None)
     assert (th2.instance, th2.sysid, th2.role) == (1, 2, None)
     assert th1.home.as_arg() == "23.1291,113.324,20,0"  # the traces' --home
     assert all(c.vehicle == "copter" and c.model == "+" for c in configs.values())
-    assert {c.role for n, c in configs.items() if n.startswith("INTRUDER")} == {"intruder"}
+    intruders = {"INTRUDER-ADSB", "INTRUDER-RID", "STADIUM-TRAFFIC"}
+    assert {c.role for n, c in configs.items() if n in intruders} == {"intruder"}
     for c in configs.values():
         assert effective_params(c.params)["MAV_SYSID"] == c.sysid
         assert DRONE_NAME_RE.match(c.name)
     assert [c.name for c in select_configs(CONFIGS, [])] == ["TH-01", "TH-02"]
     everything = select_configs(CONFIGS, [], include_intruders=True)
-    assert [c.instance for c in everything] == [0, 1, 2, 3]
+    assert [c.instance for c in everything] == [0, 1, 2, 3, 4]
 
 
 @needs_traces
@@ -227,3 +230,78 @@ def test_later_parameter_files_win(tmp_path: Path) -> None:
     a = write(tmp_path, "a.parm", "FENCE_RADIUS 100\nFENCE_ENABLE 1\n")
     b = write(tmp_path, "b.parm", "FENCE_RADIUS 300\n")
     assert effective_params([a, b]) == {"FENCE_RADIUS": 300.0, "FENCE_ENABLE": 1.0}
+
+
+# ------------------------------------------------------------ set-track intruders
+
+
+INTRUDER_FILE = """
+[[intruders]]
+icao = "0x7801A1"
+callsign = "UAVX01"
+speed_mps = 20.0
+waypoints = [[23.1375, 113.3125, 100.0], [23.1375, 113.3420, 100.0]]
+"""
+
+
+def test_the_shipped_stadium_scenario() -> None:
+    from uav.sim.traffic_intruders import load_intruders
+
+    (cfg,) = select_configs(CONFIGS, ["STADIUM-TRAFFIC"])
+    assert cfg.is_intruder and cfg.intruders == CONFIGS / "intruders" / "stadium-event.toml"
+    params = effective_params(cfg.params)
+    # the vehicle's ADS-B list on SERIAL0, no random SITL aircraft, no Remote ID of its own
+    assert params["ADSB_TYPE"] == 1 and params["MAV1_ADSB"] > 0
+    assert "SIM_ADSB_COUNT" not in params and "DID_ENABLE" not in params
+    by_callsign = {i.callsign: i for i in load_intruders(cfg.intruders)}
+    assert sorted(by_callsign) == ["B7012", "GDTVCAM1", "RIDX02", "UAVX01"]
+    assert by_callsign["UAVX01"].adsb and by_callsign["UAVX01"].emitter_type == 14
+    assert by_callsign["B7012"].adsb and by_callsign["B7012"].emitter_type == 1
+    assert by_callsign["RIDX02"].remote_id and by_callsign["GDTVCAM1"].remote_id
+
+
+def test_intruders_go_to_the_emulator_only(sample: Path) -> None:
+    write(sample.parent, "traffic.toml", INTRUDER_FILE)
+    sample.write_text(SAMPLE.replace("speedup = 5", 'speedup = 5\nintruders = "traffic.toml"'))
+    cfg = load_config(sample)
+    assert cfg.intruders == sample.parent / "traffic.toml"
+    argv = build_command(cfg, Launcher(SimKind.EMULATOR))
+    assert argv[-2:] == ["--intruders", str(sample.parent / "traffic.toml")]
+    sitl = Launcher(SimKind.ARDUPILOT, Path("/opt/ap/arducopter"), Path("/ap/copter.parm"))
+    with pytest.raises(InputError, match=r"need uav's emulator.*flying a mission"):
+        build_command(cfg, sitl)
+
+
+def test_up_refuses_intruders_on_real_sitl_before_starting_anything(
+    sample: Path, tmp_path: Path
+) -> None:
+    from uav.sitl import control
+    from uav.sitl.tracking import ProcessTable
+
+    write(sample.parent, "traffic.toml", INTRUDER_FILE)
+    sample.write_text(SAMPLE.replace("speedup = 5", 'speedup = 5\nintruders = "traffic.toml"'))
+    sitl = Launcher(SimKind.ARDUPILOT, Path("/nonexistent/arducopter"), Path("/ap/copter.parm"))
+    table = ProcessTable(tmp_path / "state")
+    with pytest.raises(InputError, match="TH-T1: set-track intruders"):
+        control.up([load_config(sample)], sitl, table, tmp_path / "work")
+    assert table.records() == [] and not (tmp_path / "work").exists()
+
+
+@pytest.mark.parametrize(
+    ("value", "traffic", "message"),
+    [
+        ('"missing.toml"', None, "intruder file missing.toml not found"),
+        ("3", None, "intruders must be a file name"),
+        ('"traffic.toml"', "[[intruders]]\nicao = 1\n", "missing 'callsign'"),
+        ('"traffic.toml"', "intruders = []\n", "describes no intruders"),
+        ('"traffic.toml"', INTRUDER_FILE * 2, "ICAO 7801A1 is used twice"),
+    ],
+)
+def test_bad_intruder_settings_are_refused(
+    sample: Path, value: str, traffic: str | None, message: str
+) -> None:
+    if traffic is not None:
+        write(sample.parent, "traffic.toml", traffic)
+    sample.write_text(SAMPLE.replace("speedup = 5", f"speedup = 5\nintruders = {value}"))
+    with pytest.raises(InputError, match=message):
+        load_config(sample)

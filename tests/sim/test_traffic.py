@@ -427,9 +427,12 @@ def test_intruder_remote_id_is_relayed_with_its_own_ids() -> None:
     assert link_index == 0
     assert kinds == {
         "OPEN_DRONE_ID_LOCATION": 7,
-        "OPEN_DRONE_ID_BASIC_ID": 3,
-        "OPEN_DRONE_ID_SYSTEM": 3,
+        "OPEN_DRONE_ID_BASIC_ID": 7,
+        "OPEN_DRONE_ID_SYSTEM": 7,
     }
+    # a message pack each second: who it is (and its operator) before where it is
+    order = [s.type.removeprefix("OPEN_DRONE_ID_") for s in services.log]
+    assert order == ["BASIC_ID", "SYSTEM", "LOCATION"] * 7
     mac = [0x02, 0x00, 0xA1, 0xB2, 0xC3, 0x00] + [0] * 14
     assert all(s.msg.id_or_mac == mac and s.msg.target_system == 0 for s in services.log)
     basic = services.sent("OPEN_DRONE_ID_BASIC_ID")[0].msg

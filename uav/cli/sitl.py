@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.markup import escape
@@ -107,11 +107,13 @@ def up(
         chosen = select_configs(
             configs or default_configs_dir(), names or [], include_intruders=all_
         )
+        launcher = _launcher(binary, emulator, defaults_dir)
+        if not names:  # leave out, and say so, what only the emulator can play
+            chosen = _launchable(chosen, launcher)
         if not chosen:
             from uav.errors import InputError
 
             raise InputError("no simulator configuration to start")
-        launcher = _launcher(binary, emulator, defaults_dir)
         store = open_store(ctx)  # before starting anything: an unusable database stops here
         control.check_registrable(store, chosen)
         table = ProcessTable(sitl_state_dir(state_dir))
@@ -227,6 +229,19 @@ def _launcher(binary: Path | None, emulator: bool, defaults_dir: Path | None) ->
             err.print("no ArduPilot SITL binary found; running uav's emulator as asked")
         return Launcher(SimKind.EMULATOR)
     return Launcher(SimKind.ARDUPILOT, found, find_copter_defaults(defaults_dir))
+
+
+def _launchable(chosen: list[Any], launcher: Any) -> list[Any]:
+    from uav.sitl.launch import why_not_launchable
+
+    kept = []
+    for cfg in chosen:
+        reason = why_not_launchable(cfg, launcher)
+        if reason is None:
+            kept.append(cfg)
+        else:
+            err.print(f"[yellow]skipped[/] {escape(reason)}")
+    return kept
 
 
 def _progress_text(lines: dict[str, str]) -> str:

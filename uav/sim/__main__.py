@@ -1,13 +1,16 @@
 """``python -m uav.sim``: the emulator started the way arducopter is.
 
     python -m uav.sim --model + --speedup 10 --defaults a.parm,b.parm \\
-        --home 23.1291,113.3240,20,0 -I 0 [--sysid N] [--serial1 tcp:2] [--base-port 5760]
+        --home 23.1291,113.3240,20,0 -I 0 [--sysid N] [--serial1 tcp:2] [--base-port 5760] \\
+        [--intruders FILE]
 
 Instance N listens on TCP 127.0.0.1 5760+10N (SERIAL0), 5762+10N (SERIAL1), 5763+10N
 (SERIAL2) and boots when the first client connects to SERIAL0. SERIAL0 listens before
 anything heavy is loaded (about 50 ms after launch; SITL: 15 ms). arducopter options the
 emulator has no use for are accepted and ignored with a warning on stderr. It runs until
-SIGINT or SIGTERM (exit 0); bad options, unreadable parameter files or a port in use exit 2.
+SIGINT or SIGTERM (exit 0); bad options, unreadable parameter or intruder files or a port in
+use exit 2. ``--intruders FILE`` (emulator only, not an arducopter option) adds other aircraft
+flying set tracks, described in a TOML/JSON file (:mod:`uav.sim.traffic_intruders`).
 """
 
 from __future__ import annotations
@@ -48,6 +51,12 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("-I", "--instance", type=int, default=0, help="ports 5760+10*I ...")
     ap.add_argument("--sysid", type=int, default=None, help="MAV_SYSID")
     ap.add_argument("--base-port", type=int, default=BASE_PORT, help="SERIAL0 port of I=0")
+    ap.add_argument(
+        "--intruders",
+        type=Path,
+        default=None,
+        help="TOML/JSON file of intruders flying set tracks (emulator only)",
+    )
     ap.add_argument("-w", "--wipe", action="store_true", help="accepted (storage is never kept)")
     ap.add_argument("-S", "--synthetic-clock", action="store_true", help="accepted, ignored")
     ap.add_argument("-C", "--console", action="store_true", help="accepted, ignored")
@@ -101,6 +110,7 @@ def bind_early(ports: Sequence[int | None]) -> dict[int, socket.socket]:
 
 def make_vehicle(args: argparse.Namespace, ports: Sequence[int | None]) -> EmulatedVehicle:
     from uav.errors import InputError
+    from uav.sim.traffic_intruders import load_intruders
     from uav.sim.vehicle import EmulatedVehicle, Home
 
     if args.model.lower() not in COPTER_MODELS:
@@ -115,6 +125,7 @@ def make_vehicle(args: argparse.Namespace, ports: Sequence[int | None]) -> Emula
         defaults=defaults,
         sysid=args.sysid,
         ports=ports,
+        intruders=load_intruders(args.intruders) if args.intruders is not None else (),
     )
     for name in vehicle.unknown_params:
         warn(f"parameter {name} does not exist in ArduCopter 4.7; ignored")

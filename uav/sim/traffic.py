@@ -17,9 +17,11 @@ out with the other OPEN_DRONE_ID_* messages on the Remote ID link, so their MAVL
 the vehicle's (sysid, compid 1). They are told apart from the vehicle's own messages by
 ``id_or_mac``, which MAVLink reserves for "data received from other UAs": here the
 intruder's pseudo MAC ``02:00:<ICAO, 3 bytes>:00`` followed by zeros; the vehicle's own have
-all zeros. Targets are 0/0. Each intruder sends OPEN_DRONE_ID_LOCATION once a second (from
-``start_s``) and, every third second, OPEN_DRONE_ID_BASIC_ID (id_type 1 serial number,
-``uas_id`` = the intruder's serial) and OPEN_DRONE_ID_SYSTEM (its operator location).
+all zeros. Targets are 0/0. Each intruder is heard once a second (from ``start_s``) as a
+Wi-Fi Remote ID receiver hears a message pack: OPEN_DRONE_ID_BASIC_ID (id_type 1 serial
+number, ``uas_id`` = the intruder's serial) and OPEN_DRONE_ID_SYSTEM (its operator location)
+followed by OPEN_DRONE_ID_LOCATION, so that a receiver listening from any moment on knows
+whose every LOCATION is.
 
 Everything runs in vehicle time (``services.now_s()``) and is deterministic given ``seed``,
 except the Remote ID timestamps, which follow ``unix_time_at_boot_s`` (the host clock at
@@ -48,7 +50,6 @@ from uav.sim.traffic_intruders import Intruder, IntruderState, IntruderTrack, lo
 from uav.sim.traffic_odid import ODID_EPOCH_UNIX_S, RemoteIdTransponder, location_fields
 
 ADSB_LIST_RADIUS_DEFAULT_M = 2000.0
-RELAY_STATIC_EVERY = 3  # BASIC_ID and SYSTEM every third LOCATION
 
 
 class Traffic:
@@ -201,10 +202,11 @@ class Traffic:
             self._relay_ticks[it.icao] = due
             state = track.state_at(now)
             if state is not None:
-                out += self._relay(mav, it, state, due % RELAY_STATIC_EVERY == 0)
+                out += self._relay(mav, it, state)
         return out
 
-    def _relay(self, mav: Any, it: Intruder, state: IntruderState, static: bool) -> list[Any]:
+    def _relay(self, mav: Any, it: Intruder, state: IntruderState) -> list[Any]:
+        """One message pack: BASIC_ID, SYSTEM, then LOCATION."""
         mac = _pseudo_mac(it.icao)
         unix_s = self._unix_boot_s + self._services.now_s()
         height_m = state.alt_amsl_m - it.waypoints[0][2]
@@ -214,12 +216,12 @@ class Traffic:
         )  # fmt: skip
         direction = round(state.course_deg * 100) % 36000 if state.ground_speed_mps else 0
         fields = location_fields(position, armed=True, direction_cdeg=direction, unix_s=unix_s)
-        out = [mav.open_drone_id_location_encode(0, 0, mac, **fields)]
-        if static:
-            serial = list(it.serial.encode("ascii").ljust(20, b"\0"))
-            out.append(mav.open_drone_id_basic_id_encode(0, 0, mac, 1, it.ua_type, serial))
-            out.append(_relay_system(mav, it, mac, unix_s))
-        return out
+        serial = list(it.serial.encode("ascii").ljust(20, b"\0"))
+        return [
+            mav.open_drone_id_basic_id_encode(0, 0, mac, 1, it.ua_type, serial),
+            _relay_system(mav, it, mac, unix_s),
+            mav.open_drone_id_location_encode(0, 0, mac, **fields),
+        ]
 
     def _param(self, name: str, default: float) -> float:
         try:

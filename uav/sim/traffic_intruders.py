@@ -224,7 +224,19 @@ def intruders_from_data(data: Any, source: Path | str = "<data>") -> list[Intrud
             raise InputError(exc.message, where) from exc
         except (TypeError, ValueError) as exc:
             raise InputError(f"bad value: {exc}", where) from exc
+    check_unique(intruders, source)
     return intruders
+
+
+def check_unique(intruders: Sequence[Intruder], source: Path | str = "<data>") -> None:
+    """Refuse two intruders with one ICAO address (the ADS-B list and the Remote ID relay
+    tell intruders apart by it)."""
+    seen: set[int] = set()
+    for index, it in enumerate(intruders):
+        if it.icao in seen:
+            where = Location(file=source, feature_index=index)
+            raise InputError(f"intruder {it.callsign!r}: ICAO {it.icao:06X} is used twice", where)
+        seen.add(it.icao)
 
 
 def _intruder_from(entry: Any) -> Intruder:

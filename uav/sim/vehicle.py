@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +39,7 @@ from uav.sim.telemetry import BUILDERS, statustext
 
 if TYPE_CHECKING:
     from uav.sim.server import EmulatorServer
+    from uav.sim.traffic_intruders import Intruder
 
 GROUND_CLEARANCE_M = 0.1  # --home ...,20 is reported as HOME_POSITION altitude 20.100 m
 STEP_S = 0.05  # simulation step (vehicle seconds)
@@ -88,7 +89,11 @@ class EmulatedVehicle:
         ports: Sequence[int | None] | None = None,
         parts: PartFactories | None = None,
         traffic_options: dict[str, Any] | None = None,
+        intruders: Iterable[Intruder] = (),
     ) -> None:
+        """``intruders``: other aircraft flying set tracks around this vehicle (in its ADS-B
+        list, their Remote ID relayed; see :mod:`uav.sim.traffic`), e.g. from
+        :func:`uav.sim.traffic_intruders.load_intruders`. They need the traffic part."""
         if not 0 <= instance <= 5976:
             raise InputError(f"instance {instance} out of range 0..5976")
         if not (math.isfinite(speedup) and speedup > 0):
@@ -115,7 +120,7 @@ class EmulatedVehicle:
         self.ap = Autopilot(self, origin, self.start_home.heading_deg)
         self.param_protocol = ParamProtocol(self)
         self._part_factories = parts if parts is not None else PartFactories.default()
-        self._traffic_options = dict(traffic_options or {})
+        self._traffic_options = _with_intruders(traffic_options, intruders, self._part_factories)
         self.parts: Parts | None = None
         self.lock = threading.RLock()
         self._now = 0.0
@@ -452,6 +457,24 @@ class EmulatedVehicle:
 
     def _signing_floor(self) -> int:
         return self.clock.signing_timestamp(self._now)
+
+
+def _with_intruders(
+    options: dict[str, Any] | None, intruders: Iterable[Intruder], parts: PartFactories
+) -> dict[str, Any]:
+    """The traffic part's options with ``intruders`` added (refused without the part: an
+    intruder asked for must never silently be missing)."""
+    merged = dict(options or {})
+    extra = tuple(intruders)
+    if not extra:
+        return merged
+    if parts.traffic is None:
+        raise InputError("intruders need the emulator's traffic part (uav/sim/traffic.py)")
+    merged["intruders"] = (*merged.get("intruders", ()), *extra)
+    from uav.sim.traffic_intruders import check_unique
+
+    check_unique(merged["intruders"])
+    return merged
 
 
 def _next_period(previous_s: float, period_s: float, now_s: float) -> float:

@@ -40,6 +40,7 @@ TOP_KEYS = {
     "remote_id",
     "role",
     "home",
+    "intruders",
 }
 HOME_KEYS = {"lat_deg", "lon_deg", "alt_amsl_m", "heading_deg"}
 
@@ -76,6 +77,7 @@ class SitlConfig:
     remote_id: str | None = None
     role: str | None = None
     source: Path | None = None
+    intruders: Path | None = None  # set-track intruders for the emulator (absolute path)
 
     @property
     def is_intruder(self) -> bool:
@@ -231,6 +233,7 @@ def _config_from_mapping(raw: Mapping[str, Any], path: Path) -> SitlConfig:
         remote_id=_uas_id(raw, "remote_id", where),
         role=role,
         source=path.resolve(),
+        intruders=_intruders_path(raw, path),
     )
 
 
@@ -268,6 +271,25 @@ def _param_paths(raw: Mapping[str, Any], path: Path) -> tuple[Path, ...]:
             raise InputError(f"parameter file {item} not found (looked at {p})", where)
         out.append(p)
     return tuple(out)
+
+
+def _intruders_path(raw: Mapping[str, Any], path: Path) -> Path | None:
+    """``intruders``: a TOML/JSON file of set-track intruders (relative to the config), read
+    and checked now so that a bad file stops ``up`` before anything starts."""
+    where = Location(file=path)
+    item = raw.get("intruders")
+    if item is None:
+        return None
+    if not isinstance(item, str) or not item.strip():
+        raise InputError("intruders must be a file name (relative to the config)", where)
+    found = (path.parent / item).resolve()
+    if not found.is_file():
+        raise InputError(f"intruder file {item} not found (looked at {found})", where)
+    from uav.sim.traffic_intruders import load_intruders
+
+    if not load_intruders(found):
+        raise InputError(f"intruder file {item} describes no intruders", where)
+    return found
 
 
 def _check_sysid_param(sysid: int, params: Sequence[Path], where: Location) -> None:

@@ -98,6 +98,7 @@ def up(
     Drones already running are left alone (not waited for: a ground station may hold their
     SERIAL0). If the call is interrupted, what it started is stopped again.
     """
+    launch.check_launchable(configs, launcher)
     running = plan_up(configs, table)
     instances: list[Instance] = []
     try:

@@ -6,7 +6,10 @@ In its own working directory (it keeps ``eeprom.bin`` and logs there)::
         --home LAT,LON,ALT,HDG -I N
 
 The emulator takes the same arguments after ``python -m uav.sim`` and has ArduPilot's copter
-defaults built in, so its ``--defaults`` lists only the drone's own files.
+defaults built in, so its ``--defaults`` lists only the drone's own files. A config's
+set-track ``intruders`` go to the emulator as ``--intruders FILE``; ArduPilot SITL has no such
+thing (there an intruder is another simulated drone flying a mission), so such a config is
+refused for it before anything starts.
 """
 
 from __future__ import annotations
@@ -14,9 +17,11 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from uav.errors import InputError
 from uav.sitl.binary import SimKind
 from uav.sitl.config import SitlConfig, fmt_number
 from uav.sitl.errors import SitlError
@@ -49,6 +54,25 @@ class Launcher:
         return [p for p in base if p is not None] + list(cfg.params)
 
 
+def why_not_launchable(cfg: SitlConfig, launcher: Launcher) -> str | None:
+    """Why this simulator cannot run ``cfg`` as written, or None."""
+    if cfg.intruders is not None and launcher.kind != SimKind.EMULATOR:
+        return (
+            f"{cfg.name}: set-track intruders ({cfg.intruders.name}) need uav's emulator "
+            "(--emulator or UAV_SIM=emulator); with ArduPilot SITL an intruder is another "
+            "simulated drone flying a mission (see sitl_configs/README.md)"
+        )
+    return None
+
+
+def check_launchable(configs: Sequence[SitlConfig], launcher: Launcher) -> None:
+    """Refuse (:class:`InputError`) configs this simulator cannot run as written."""
+    for cfg in configs:
+        reason = why_not_launchable(cfg, launcher)
+        if reason is not None:
+            raise InputError(reason)
+
+
 def build_command(
     cfg: SitlConfig, launcher: Launcher, *, speedup: float | None = None
 ) -> list[str]:
@@ -59,6 +83,9 @@ def build_command(
     if defaults:
         argv += ["--defaults", ",".join(str(p) for p in defaults)]
     argv += ["--home", cfg.home.as_arg(), "-I", str(cfg.instance)]
+    if cfg.intruders is not None:
+        check_launchable([cfg], launcher)
+        argv += ["--intruders", str(cfg.intruders)]
     return argv
 
 
