@@ -26,9 +26,13 @@ Idempotent: a detection whose key is already logged (or buffered) is skipped, no
 again. Several writers on one database (two ``uav detect listen``, ``uav permits add`` while
 one runs) are safe, with no long-held lock: each batch transaction first takes the chain's
 write lock (:func:`uav.store.evidence.lock_chain`: SQLite's write lock, a row lock on
-PostgreSQL) until its commit, then reads the tip, checks its keys against what is logged and
-chains from there. Keys ``known_keys`` found unlogged are not asked again at the flush unless
-another writer has appended since (the tip moved).
+PostgreSQL) until its commit, then reads the tip, checks its keys against what is logged
+(:func:`uav.store.evidence.logged_keys`: a range scan of the batch's time span on the key
+index, which grows at one end) and chains from there; the unique index on the key refuses
+whatever got past that.
+
+The hot inserts are ``executemany`` of positional rows straight to the driver (SQLite and
+PostgreSQL alike, :func:`uav.store.evidence.fast_insert`); the rest is SQLAlchemy Core.
 
 Payloads and query rows: :mod:`uav.detect.evidence_records`.
 """
@@ -55,7 +59,7 @@ from uav.detect.evidence_records import (
     state_payload,
     upsert_states,
 )
-from uav.detect.model import Detection, Incident, Judgement, Track
+from uav.detect.model import Detection, Incident, Judgement, Track, sighting_keys
 from uav.errors import StoreError
 from uav.store import Store
 from uav.store import schema_evidence as S
@@ -71,7 +75,6 @@ from uav.store.evidence import (
     write_tip,
 )
 
-ABSENT_KEYS_MAX = 2_000_000
 WAL_CHECKPOINT_PAGES = 10_000
 
 
@@ -113,8 +116,10 @@ class EvidenceLog:
         self._buf: list[Entry] = []
         self._buf_detections = 0
         self._buf_since: float | None = None  # monotonic time of the oldest buffered entry
-        self._pending_keys: set[str] = set()
-        self._absent: set[str] = set()  # keys known_keys found unlogged, as of self.tip
+        # keys known_keys found unlogged, and the tip then: while the tip has not moved (no
+        # writer appended since), they are still unlogged and the flush need not ask again
+        self._absent: set[str] = set()
+        self._absent_tip: ChainTip | None = None
         self._buf_lock = threading.Lock()
         self._flush_lock = threading.Lock()
         self._error: BaseException | None = None
@@ -142,42 +147,41 @@ class EvidenceLog:
         """Which of ``keys`` are logged already (or waiting in the buffer)."""
         self._raise_pending_error()
         with self._buf_lock:
-            found = {k for k in keys if k in self._pending_keys}
+            pending = {k for e in self._buf for k in e[3]} if self._buf else set()
+        found = {k for k in keys if k in pending} if pending else set()
         rest = [k for k in keys if k not in found]
         if rest:
             with self._flush_lock:
-                self._observe_tip(read_tip(self._conn))  # before the query: conservative
+                tip = read_tip(self._conn)  # the same read transaction as the query
                 logged = logged_keys(self._conn, rest)
                 self._conn.rollback()
-                if len(self._absent) > ABSENT_KEYS_MAX:
-                    self._absent.clear()
-                self._absent.update(k for k in rest if k not in logged)
+                self._absent = {k for k in rest if k not in logged}
+                self._absent_tip = tip
             found |= logged
         return found
-
-    def _observe_tip(self, tip: ChainTip) -> None:
-        """Keys found absent stay absent while only this log writes: any other writer's
-        records move the tip away from ours, and then they are asked again."""
-        if tip != self.tip:
-            self._absent.clear()
-            self.tip = tip
 
     def append_detections(
         self,
         detections: Sequence[Detection],
         judgements: Sequence[Judgement],
         keys: Sequence[str] | None = None,
+        sightings: Sequence[str] | None = None,
     ) -> None:
-        """Buffer detections with their judgements (``keys[i]`` = ``detections[i].key``;
-        computed when not given)."""
-        if len(judgements) != len(detections):
+        """Buffer detections with their judgements (``keys[i]`` = ``detections[i].key``,
+        ``sightings[i]`` = ``detections[i].sighting_json()``: computed when not given)."""
+        n = len(detections)
+        if len(judgements) != n:
             raise ValueError("one judgement per detection")
         require_finite([d.time_s for d in detections], "detection time_s")
+        if sightings is not None and len(sightings) != n:
+            raise ValueError("one sighting per detection")
         if keys is None:
-            keys = [d.key for d in detections]
-        elif len(keys) != len(detections):
+            if sightings is None:
+                sightings = [d.sighting_json() for d in detections]
+            keys = sighting_keys([d.time_s for d in detections], sightings)
+        elif len(keys) != n:
             raise ValueError("one key per detection")
-        self._append(("detection", detections, judgements, keys), len(detections), keys)
+        self._append(("detection", detections, judgements, keys, sightings), n)
 
     def append_detection(self, detection: Detection, judgement: Judgement) -> None:
         self.append_detections([detection], [judgement])
@@ -185,14 +189,14 @@ class EvidenceLog:
     def append_tracks(self, tracks: Sequence[Track]) -> None:
         if tracks:
             require_finite([t.last_s for t in tracks], "track last_s")
-            self._append(("track", list(tracks), (), ()), 0, ())
+            self._append(("track", list(tracks), (), (), None), 0)
 
     def append_incidents(self, incidents: Sequence[Incident]) -> None:
         if incidents:
             require_finite([i.updated_s for i in incidents], "incident updated_s")
-            self._append(("incident", list(incidents), (), ()), 0, ())
+            self._append(("incident", list(incidents), (), (), None), 0)
 
-    def _append(self, entry: Entry, n_detections: int, keys: Sequence[str]) -> None:
+    def _append(self, entry: Entry, n_detections: int) -> None:
         self._raise_pending_error()
         if self._closed:
             raise StoreError("the evidence log is closed")
@@ -201,7 +205,6 @@ class EvidenceLog:
                 self._buf_since = time.monotonic()
             self._buf.append(entry)
             self._buf_detections += n_detections
-            self._pending_keys.update(keys)
             due = self._due_locked()
         if due:
             self.flush()
@@ -248,9 +251,6 @@ class EvidenceLog:
                     self._buf_detections += sum(len(e[1]) for e in entries if e[0] == "detection")
                     self._buf_since = self._buf_since or time.monotonic()
                 raise
-            with self._buf_lock:
-                for e in entries:
-                    self._pending_keys.difference_update(e[3])
         self.committed_records += commit.records
         self.committed_detections += commit.detections
         self.duplicates += commit.duplicates
@@ -265,24 +265,27 @@ class EvidenceLog:
             try:
                 with self._conn.begin():
                     lock_chain(self._conn)
-                    self._observe_tip(read_tip(self._conn))
-                    work, dropped = self._dedupe(batch)
-                    tip = self._insert(self._conn, work)
+                    start = read_tip(self._conn)
+                    work, dropped = self._dedupe(batch, start)
+                    tip = self._insert(self._conn, work, start)
                 self.tip = tip
-                self._absent.difference_update(k for k in work.keys if k is not None)
+                self._absent_tip = None  # these keys are logged now
                 n_det = sum(1 for k in work.keys if k is not None)
                 return Commit(len(work.records), n_det, dropped, tip)
             except SQLAlchemyError as exc:
+                self._absent_tip = None  # ask the database again on the retry
                 if attempt + 1 >= APPEND_ATTEMPTS or not is_retryable(exc):
                     raise StoreError(f"cannot write the evidence log: {exc}") from exc
         raise AssertionError("unreachable")
 
-    def _dedupe(self, batch: Batch) -> tuple[Batch, int]:
+    def _dedupe(self, batch: Batch, tip: ChainTip) -> tuple[Batch, int]:
         keys = [k for k in batch.keys if k is not None]
         if not keys:
             return batch, 0
-        absent = self._absent
-        present = logged_keys(self._conn, [k for k in keys if k not in absent])
+        if tip == self._absent_tip and self._absent.issuperset(keys):
+            present: set[str] = set()  # asked at this very tip: nothing appended since
+        else:
+            present = logged_keys(self._conn, keys)
         if not present and len(set(keys)) == len(keys):
             return batch, 0
         seen: set[str] = set()
@@ -296,14 +299,15 @@ class EvidenceLog:
         return batch.without(drop), len(drop)
 
     @staticmethod
-    def _insert(conn: Connection, batch: Batch) -> ChainTip:
-        tip = read_tip(conn)
+    def _insert(conn: Connection, batch: Batch, tip: ChainTip) -> ChainTip:
         rows = chain(tip, batch.records)
         fast_insert(conn, S.evidence, rows)
         base = tip.seq + 1
         det_rows = [(base + i, *t) for i, t in enumerate(batch.tails) if t is not None]
         fast_insert(conn, S.detections, det_rows)
-        zone_rows = [(z, base + i) for i, zs in enumerate(batch.zones) if zs for z in set(zs)]
+        zone_rows = [
+            (base + i, z) for i, zs in enumerate(batch.zones) if zs for z in sorted(set(zs))
+        ]
         fast_insert(conn, S.detection_zones, zone_rows)
         upsert_states(conn, base, batch.states)
         new_tip = ChainTip(rows[-1][0], rows[-1][5]) if rows else tip

@@ -107,27 +107,30 @@ class Incidents:
         """Fold a batch (in time order) in; returns the records to write."""
         out: list[Incident] = []
         opened = self._open
+        operators = self._operator
+        manned, low = Category.MANNED, Severity.LOW
         for d, j in zip(detections, judgements, strict=True):
             if d.operator_lat_deg is not None and d.operator_lon_deg is not None:
-                self._operator[j.track_id] = (d.operator_lat_deg, d.operator_lon_deg)
-            zone = incident_zone(j)
+                operators[j.track_id] = (d.operator_lat_deg, d.operator_lon_deg)
+            zone = j.zone_id  # incident_zone(j), inline (it runs per detection)
+            if zone is not None and (j.authorised or j.category is manned or j.severity is low):
+                zone = None
             current = opened.get(j.track_id)
-            if current is None and zone is None:
+            if current is None:
+                if zone is not None:
+                    out.append(self._start(d, j, zone))
                 continue
-            if current is not None and d.time_s < current.updated_s:
+            if d.time_s < current.updated_s:
                 continue  # late: a stay's records follow detection time
-            if current is not None and current.zone_id != zone:
+            if current.zone_id != zone:
                 del opened[j.track_id]
                 out.append(self._close(current, d.time_s))
-                current = None
-            if zone is None:
+                if zone is not None:
+                    out.append(self._start(d, j, zone))
                 continue
-            if current is None:
-                out.append(self._start(d, j, zone))
-            else:
-                record = self._update(current, d, j)
-                if record is not None:
-                    out.append(record)
+            record = self._update(current, d, j)
+            if record is not None:
+                out.append(record)
         return out
 
     def _start(self, d: Detection, j: Judgement, zone: int) -> Incident:
@@ -155,14 +158,15 @@ class Incidents:
     def _update(self, o: _Open, d: Detection, j: Judgement) -> Incident | None:
         o.detections += 1
         o.updated_s = d.time_s
-        if d.has_position:
-            o.lat_deg, o.lon_deg, o.alt_m = d.lat_deg, d.lon_deg, d.alt_m
+        lat, lon = d.lat_deg, d.lon_deg
+        if lat is not None and lon is not None and lat - lat == 0.0 and lon - lon == 0.0:
+            o.lat_deg, o.lon_deg, o.alt_m = lat, lon, d.alt_m  # a finite position
         o.remote_id = o.remote_id or d.remote_id
         o.icao_address = o.icao_address or d.icao_address
-        rose = j.severity.rank > o.severity.rank
+        rose = j.severity is not o.severity and j.severity.rank > o.severity.rank
         if rose:
             o.severity = j.severity
-        if not rose and d.time_s - o.recorded_s < self.update_interval_s:
+        elif d.time_s - o.recorded_s < self.update_interval_s:
             return None
         o.recorded_s = d.time_s
         return o.record(IncidentState.UPDATED, self._operator.get(o.track_id), None)

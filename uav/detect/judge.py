@@ -69,6 +69,7 @@ from uav.detect.model import (
     Judgement,
     SensorKind,
     Severity,
+    new_judgement,
 )
 
 FloatArray = npt.NDArray[np.float64]
@@ -89,7 +90,7 @@ _FLAG_TUPLES = tuple(
 
 # detection altitude frame codes
 _AMSL, _PRESSURE, _AGL, _NONE = 0, 1, 2, 3
-_FRAME_CODE = {
+_FRAME_CODE: dict[AltFrame | None, int] = {
     AltFrame.AMSL: _AMSL,
     AltFrame.PRESSURE: _PRESSURE,
     AltFrame.ABOVE_TAKEOFF: _AGL,
@@ -193,24 +194,17 @@ class _Batch:
 
     @classmethod
     def of(cls, detections: Sequence[Detection], skip: BoolArray) -> _Batch:
-        n = len(detections)
-        nan = math.nan
-        rows = [
-            (
-                nan if d.lat_deg is None else d.lat_deg,
-                nan if d.lon_deg is None else d.lon_deg,
-                nan if d.alt_m is None else d.alt_m,
-                _FRAME_CODE.get(d.alt_frame, _NONE) if d.alt_frame is not None else _NONE,
-                d.time_s,
-                0.0 if d.position_error_m is None else d.position_error_m,
-            )
-            for d in detections
-        ]
-        a = np.array(rows, dtype=float).reshape(n, 6)
-        lat, lon = a[:, 0], a[:, 1]
+        # a None becomes NaN in a float array
+        lat = np.array([d.lat_deg for d in detections], dtype=float)
+        lon = np.array([d.lon_deg for d in detections], dtype=float)
+        alt = np.array([d.alt_m for d in detections], dtype=float)
+        codes = _FRAME_CODE
+        frame = np.array([codes.get(d.alt_frame, _NONE) for d in detections], dtype=np.int8)
+        t_s = np.array([d.time_s for d in detections], dtype=float)
+        err = np.array([d.position_error_m for d in detections], dtype=float)
         ok = np.isfinite(lat) & np.isfinite(lon) & (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
-        err = np.where(np.isfinite(a[:, 5]) & (a[:, 5] > 0), a[:, 5], 0.0)
-        return cls(lat, lon, a[:, 2], a[:, 3].astype(np.int8), a[:, 4], err, ok & ~skip)
+        err = np.where(np.isfinite(err) & (err > 0), err, 0.0)
+        return cls(lat, lon, alt, frame, t_s, err, ok & ~skip)
 
 
 @dataclass
@@ -248,6 +242,18 @@ class Judge:
         self.ground_amsl_m = ground_amsl_m
         self.pressure_uncertainty_m = float(pressure_uncertainty_m)
         self._permit = permit_lookup(self.permits, permit_for)
+        # the ids the permits name: the built-in lookup matches by id only, so a detection
+        # carrying none of them is not looked up (None: a given permit_for sees them all)
+        self._permit_ids: frozenset[str] | None = (
+            None
+            if permit_for is not None
+            else frozenset(
+                i
+                for p in self.permits
+                for i in (getattr(p, "remote_id", None), getattr(p, "icao_address", None))
+                if i is not None
+            )
+        )
         self._zones = ZoneGeometry(index.restricted)
 
     def judge(self, detections: Sequence[Detection], track_ids: Sequence[str]) -> list[Judgement]:
@@ -261,15 +267,37 @@ class Judge:
         manned = np.fromiter((c is Category.MANNED for c in categories), bool, n)
         batch = _Batch.of(detections, manned)
         place = self._place(batch)
-        fleet = [self.fleet.match(d) for d in detections]
-        return self._judgements(detections, track_ids, categories, fleet, place)
+        by = self._authorised_by(detections, categories, place.inside)
+        return self._judgements(track_ids, categories, by, place)
+
+    def _authorised_by(
+        self,
+        detections: Sequence[Detection],
+        categories: list[Category],
+        inside: list[tuple[int, ...]],
+    ) -> list[str | None]:
+        """Per detection: ``fleet:<drone>``, ``permit:<id>`` or None (not authorised)."""
+        match = self.fleet.match
+        out: list[str | None] = [None] * len(detections)
+        ids = self._permit_ids
+        manned = Category.MANNED
+        for i, d in enumerate(detections):
+            drone = match(d)
+            if drone is not None:
+                out[i] = f"fleet:{drone}"
+            elif not self.permits or categories[i] is manned:
+                continue
+            elif ids is None or d.remote_id in ids or d.icao_address in ids:
+                permit = self._permit(d, inside[i])
+                if permit is not None:
+                    out[i] = f"permit:{getattr(permit, 'id', None)}"
+        return out
 
     def _judgements(
         self,
-        detections: Sequence[Detection],
         track_ids: Sequence[str],
         categories: list[Category],
-        fleet: list[str | None],
+        authorised_by: list[str | None],
         place: _Placement,
     ) -> list[Judgement]:
         """The per-detection loop: plain lists, no numpy scalars (it runs per detection)."""
@@ -279,23 +307,16 @@ class Judge:
         chosen = place.zone.tolist()
         clearances = place.clearance_m.tolist()
         zone_ids, names = zones.id_list, zones.names
-        permits = bool(self.permits)
-        manned = Category.MANNED
         low, high, medium = Severity.LOW, Severity.HIGH, Severity.MEDIUM
+        make = new_judgement
         out: list[Judgement] = []
         append = out.append
-        for i, inside in enumerate(place.inside):
-            by = fleet[i]
-            if by is not None:
-                by = f"fleet:{by}"
-            elif permits and categories[i] is not manned:
-                permit = self._permit(detections[i], inside)
-                if permit is not None:
-                    by = f"permit:{getattr(permit, 'id', None)}"
-            rank = ranks[i]
+        for i, (inside, by, rank) in enumerate(
+            zip(place.inside, authorised_by, ranks, strict=True)
+        ):
             if by is not None or rank == 0:
                 append(
-                    Judgement(
+                    make(
                         track_ids[i], categories[i], by is not None, by, low, inside,
                         None, None, None, flag_sets[i],
                     )
@@ -303,7 +324,7 @@ class Judge:
                 continue
             z = chosen[i]
             append(
-                Judgement(
+                make(
                     track_ids[i], categories[i], False, None, high if rank == 2 else medium,
                     inside, zone_ids[z], names[z], clearances[i], flag_sets[i],
                 )

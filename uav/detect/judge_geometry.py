@@ -92,6 +92,7 @@ class ZoneGeometry:
         # true one all over them (see the module docstring)
         self.small: BoolArray = (b[:, 3] - b[:, 1]) < GROWN_MAX_DEG
         self._grown = np.empty(len(table), dtype=object)
+        self._has_grown = np.zeros(len(table), dtype=bool)
         self._grown_m = -1.0
 
     def grown(self, zone: IntArray, buffer_m: float) -> ObjArray:
@@ -99,13 +100,15 @@ class ZoneGeometry:
         point outside is surely farther than ``buffer_m`` from the zone."""
         if buffer_m != self._grown_m:
             self._grown[:] = None
+            self._has_grown[:] = False
             self._grown_m = buffer_m
-        missing = np.unique(zone[self._grown[zone] == None])  # noqa: E711 (elementwise)
+        missing = np.unique(zone[~self._has_grown[zone]])
         if missing.size:
             grow_m = buffer_m * GROWN_FACTOR + 0.01
             grown = shapely.buffer(self.local[missing], grow_m, quad_segs=GROWN_QUAD_SEGS)
             shapely.prepare(grown)
             self._grown[missing] = grown
+            self._has_grown[missing] = True
         out: ObjArray = self._grown[zone]
         return out
 

@@ -13,9 +13,9 @@ import hashlib
 import json
 import json.encoder
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields
 from enum import StrEnum
-from operator import attrgetter
 from typing import Any
 
 
@@ -105,14 +105,24 @@ class Detection:
             return f"icao:{self.icao_address}"
         return None
 
+    def sighting_json(self) -> str:
+        """The sighting as canonical JSON: every field that is not None but ``received_s``
+        and ``extra`` (when uav got it and what a feed added), ``json.dumps(doc,
+        sort_keys=True, separators=(",", ":"))``. It is the ``detection`` object of the
+        evidence record and the content :attr:`key` hashes."""
+        try:
+            return _sighting_text(vars(self))
+        except TypeError:  # a field of another type than declared: json's own way
+            doc = {k: v for k, v in vars(self).items() if v is not None}
+            doc.pop("extra", None)
+            doc.pop("received_s", None)
+            return canonical_json(doc)
+
     @property
     def key(self) -> str:
-        """SHA-256 over the sighting's identifying content (not ``received_s``)."""
-        # = json.dumps(doc, sort_keys=True, separators=(",", ":")) of the fields but
-        # received_s and extra (StrEnum members encode as their values): the same key,
-        # several times faster, as ingest computes it for every detection
-        raw = _KEY_ENCODE(dict(zip(_KEY_FIELDS, _key_values(self), strict=True)))
-        return hashlib.sha256(raw.encode()).hexdigest()
+        """Identifies the sighting for idempotent ingest: :func:`sighting_key` of
+        :meth:`sighting_json` (the same sighting read twice has the same key)."""
+        return sighting_key(self.time_s, self.sighting_json())
 
     def to_json(self) -> dict[str, Any]:
         # what asdict() gives, field by field: several times faster (ingest runs this per
@@ -141,24 +151,103 @@ def _plain(v: Any) -> Any:
 
 
 _PLAIN_FIELDS = tuple(f.name for f in fields(Detection) if f.name != "extra")
-_KEY_FIELDS = tuple(sorted(k for k in _PLAIN_FIELDS if k != "received_s"))
-_key_values = attrgetter(*_KEY_FIELDS)
-_PY_KEY_ENCODE = json.JSONEncoder(sort_keys=True, separators=(",", ":")).encode
+_PY_ENCODE = json.JSONEncoder(sort_keys=True, separators=(",", ":")).encode
 # the C encoder JSONEncoder.encode would build on every call, built once (same output)
 _C_MAKE_ENCODER: Any = getattr(json.encoder, "c_make_encoder", None)
-_C_KEY_ENCODER: Any = (
+_C_ENCODER: Any = (
     None
     if _C_MAKE_ENCODER is None
     else _C_MAKE_ENCODER(
         None, None, json.encoder.encode_basestring_ascii, None, ":", ",", True, False, True
     )
 )
+_encode_str: Any = json.encoder.encode_basestring_ascii  # TypeError for a non-str
 
 
-def _KEY_ENCODE(doc: dict[str, Any]) -> str:
-    if _C_KEY_ENCODER is None:
-        return _PY_KEY_ENCODE(doc)
-    return "".join(_C_KEY_ENCODER(doc, 0))
+def _json_float(v: Any) -> str:
+    if type(v) is float and v - v == 0.0:  # finite
+        return float.__repr__(v)
+    if isinstance(v, float | int) and not isinstance(v, bool):
+        return canonical_json(v)  # NaN, infinities, ints, subclasses: as json writes them
+    raise TypeError(f"not a number: {v!r}")
+
+
+def _json_int(v: Any) -> str:
+    if type(v) is int:
+        return int.__repr__(v)
+    raise TypeError(f"not an int: {v!r}")
+
+
+def _field_encoder(name: str) -> Any:
+    declared = str(_FIELD_TYPES[name])
+    if "float" in declared:
+        return _json_float
+    return _json_int if "int" in declared else _encode_str
+
+
+_FIELD_TYPES = {f.name: f.type for f in fields(Detection)}
+# (name, '"name":', encoder) of the fields a sighting's JSON holds, in key order; each
+# encoder writes a value of the declared type as json does and raises TypeError otherwise
+_SIGHTING_FIELDS: tuple[tuple[str, str, Any], ...] = tuple(
+    (name, f'"{name}":', _field_encoder(name))
+    for name in sorted(_PLAIN_FIELDS)
+    if name != "received_s"
+)
+
+
+def _sighting_text(values: dict[str, Any]) -> str:
+    """canonical_json of the sighting's fields, written field by field in key order (the
+    same text without building and sorting a dict: several times faster, and ingest runs
+    it once per detection)."""
+    parts: list[str] = []
+    add = parts.append
+    number = _json_float
+    for name, prefix, encode in _SIGHTING_FIELDS:
+        v = values[name]
+        if v is None:
+            continue
+        if encode is number and type(v) is float and v - v == 0.0:  # finite: its repr
+            add(prefix + _float_repr(v))
+        else:
+            add(prefix + encode(v))
+    return "{" + ",".join(parts) + "}"
+
+
+_float_repr = float.__repr__
+KEY_TIME_DIGITS = 12  # hex digits of the key's time prefix (milliseconds)
+KEY_HASH_DIGITS = 20  # hex digits of SHA-256 after it
+_KEY_MS_MAX = 16**KEY_TIME_DIGITS - 1
+
+
+def canonical_json(doc: Any) -> str:
+    """``json.dumps(doc, sort_keys=True, separators=(",", ":"))`` (ASCII), without its
+    per-call set-up."""
+    if _C_ENCODER is None:
+        return _PY_ENCODE(doc)
+    return "".join(_C_ENCODER(doc, 0))
+
+
+def sighting_key(time_s: float, sighting_json: str) -> str:
+    """A detection key: the sighting's time in milliseconds as 12 hex digits (0 before
+    1970 or NaN, capped in the year 10889), then the first 20 hex digits of
+    SHA-256 of ``sighting_json`` (its UTF-8 bytes). The time prefix makes keys sort about
+    in time order, so the log's unique index on them grows at one end."""
+    return sighting_keys([time_s], [sighting_json])[0]
+
+
+def sighting_keys(times_s: Sequence[float], sightings: Sequence[str]) -> list[str]:
+    """:func:`sighting_key` of each (time, sighting) pair (a batch at once)."""
+    sha = hashlib.sha256
+    floor = math.floor
+    cap = _KEY_MS_MAX
+    out: list[str] = []
+    append = out.append
+    for time_s, text in zip(times_s, sightings, strict=True):
+        t_ms = time_s * 1000.0
+        # before 1970 and NaN: 0; beyond the cap (infinity too): the cap
+        ms = floor(t_ms) if 0.0 <= t_ms <= cap else (cap if t_ms > cap else 0)
+        append(f"{ms:012x}{sha(text.encode()).hexdigest()[:KEY_HASH_DIGITS]}")
+    return out
 
 
 ADSB_EMITTER_UAV = 14  # ADSB_EMITTER_TYPE_UAV
@@ -171,7 +260,10 @@ class Severity(StrEnum):
 
     @property
     def rank(self) -> int:
-        return {"high": 2, "medium": 1, "low": 0}[self.value]
+        return _SEVERITY_RANK[self]
+
+
+_SEVERITY_RANK = {Severity.HIGH: 2, Severity.MEDIUM: 1, Severity.LOW: 0}
 
 
 @dataclass(frozen=True)
@@ -193,6 +285,44 @@ class Judgement:
 
     def to_json(self) -> dict[str, Any]:
         return {k: (str(v) if isinstance(v, StrEnum) else v) for k, v in asdict(self).items()}
+
+
+_new_object = object.__new__
+_set_attr = object.__setattr__
+
+
+def new_judgement(
+    track_id: str,
+    category: Category,
+    authorised: bool,
+    authorised_by: str | None,
+    severity: Severity,
+    zone_ids: tuple[int, ...],
+    zone_id: int | None,
+    zone_name: str | None,
+    clearance_m: float | None,
+    flags: tuple[str, ...],
+) -> Judgement:
+    """``Judgement(...)`` with every field given, without the frozen dataclass's per-field
+    ``__setattr__`` (the judge makes one per detection): an equal object."""
+    j: Judgement = _new_object(Judgement)
+    _set_attr(
+        j,
+        "__dict__",
+        {
+            "track_id": track_id,
+            "category": category,
+            "authorised": authorised,
+            "authorised_by": authorised_by,
+            "severity": severity,
+            "zone_ids": zone_ids,
+            "zone_id": zone_id,
+            "zone_name": zone_name,
+            "clearance_m": clearance_m,
+            "flags": flags,
+        },
+    )
+    return j
 
 
 class IncidentState(StrEnum):

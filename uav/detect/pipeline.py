@@ -1,27 +1,33 @@
 """The detection pipeline: a batch of detections -> judged, tracked, incidents -> logged.
 
 ``Pipeline.ingest(batch)`` sorts the batch by time, drops sightings already ingested (by
-``Detection.key``: this session's recent keys, then the log's), assigns tracks, judges,
-folds the batch into tracks and incidents, closes what went silent by the batch's latest
-detection time, appends everything to the evidence sink in that order (detections with
-their judgements, track changes, incident changes) and flushes it: one durable transaction
-per batch. ``tick(now_s)`` closes silent tracks and incidents when no detections come.
+``Detection.key``: repeats inside the batch, then what the sink holds or buffers, asked once
+per batch), assigns tracks, judges, folds the batch into tracks and incidents, closes what
+went silent by the batch's latest detection time, appends everything to the evidence sink
+in that order (detections with their judgements, track changes, incident changes) and
+flushes it: one durable transaction per batch. ``tick(now_s)`` closes silent tracks and
+incidents when no detections come.
+
+Each sighting is encoded once (:meth:`Detection.sighting_json`): its key is a hash of that
+text, and the evidence log puts the same text into the record's payload. The cyclic garbage
+collector is paused while a batch is ingested (its objects hold no cycles; walking every
+live object several times per batch would cost more than the batch) and restored after, on
+every path.
 """
 
 from __future__ import annotations
 
+import gc
 import math
-from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from uav.detect.incidents import Incidents
 from uav.detect.judge import Judge
-from uav.detect.model import Detection, Incident, Judgement, Track
+from uav.detect.model import Detection, Incident, Judgement, Track, sighting_keys
 from uav.detect.track import Tracker
-
-RECENT_KEYS = 200_000  # keys remembered in memory to drop duplicates without asking the log
 
 
 class EvidenceSink(Protocol):
@@ -36,7 +42,10 @@ class EvidenceSink(Protocol):
         detections: Sequence[Detection],
         judgements: Sequence[Judgement],
         keys: Sequence[str],
-    ) -> None: ...
+        sightings: Sequence[str] | None = None,
+    ) -> None:
+        """``keys[i]``: ``detections[i].key``; ``sightings[i]``: its ``sighting_json()``."""
+        ...
 
     def append_tracks(self, tracks: Sequence[Track]) -> None: ...
 
@@ -77,6 +86,7 @@ class MemorySink:
         detections: Sequence[Detection],
         judgements: Sequence[Judgement],
         keys: Sequence[str],
+        sightings: Sequence[str] | None = None,
     ) -> None:
         self.detections.extend(zip(detections, judgements, keys, strict=True))
         self._keys.update(keys)
@@ -102,11 +112,14 @@ class Pipeline:
         self.incidents = incidents
         self.sink = sink
         self.clock_s: float | None = None  # the latest detection time seen
-        self._recent: OrderedDict[str, None] = OrderedDict()
 
     def ingest(self, batch: Sequence[Detection]) -> Result:
         """Ingest one batch (any order); one flush of the sink."""
-        detections, keys, duplicates = self._new_only(sorted(batch, key=_time))
+        with gc_paused():
+            return self._ingest(batch)
+
+    def _ingest(self, batch: Sequence[Detection]) -> Result:
+        detections, keys, sightings, duplicates = self._new_only(sorted(batch, key=_time))
         result = Result(duplicates=duplicates)
         if detections:
             track_ids = self.tracker.assign(detections)
@@ -115,7 +128,7 @@ class Pipeline:
             incidents = self.incidents.observe(detections, judgements)
             latest = detections[-1].time_s
             self.clock_s = latest if self.clock_s is None else max(self.clock_s, latest)
-            self.sink.append_detections(detections, judgements, keys)
+            self.sink.append_detections(detections, judgements, keys, sightings)
             result = Result(detections, judgements, tracks, incidents, [], duplicates)
         if self.clock_s is not None:
             self._expire(self.clock_s, result)
@@ -128,6 +141,10 @@ class Pipeline:
     def tick(self, now_s: float) -> Result:
         """Close tracks and incidents silent at ``now_s`` (e.g. the wall clock while a feed
         is quiet); records what closed."""
+        with gc_paused():
+            return self._tick(now_s)
+
+    def _tick(self, now_s: float) -> Result:
         result = Result()
         self._expire(now_s, result)
         result.new_high = self.incidents.new_high(result.incidents)
@@ -147,20 +164,35 @@ class Pipeline:
         result.tracks.extend(closed)
         self.incidents.forget_tracks([t.track_id for t in closed])
 
-    def _new_only(self, batch: list[Detection]) -> tuple[list[Detection], list[str], int]:
-        keys = [d.key for d in batch]
-        recent = self._recent
+    def _new_only(
+        self, batch: list[Detection]
+    ) -> tuple[list[Detection], list[str], list[str], int]:
+        """The detections not seen before (first of repeats), their keys and sightings."""
+        sightings = [d.sighting_json() for d in batch]
+        keys = sighting_keys([d.time_s for d in batch], sightings)
         fresh: dict[str, int] = {}
         for i, k in enumerate(keys):
-            if k not in recent and k not in fresh:
-                fresh[k] = i
+            fresh.setdefault(k, i)
         logged = self.sink.known_keys(list(fresh)) if fresh else set()
-        keep = [i for k, i in fresh.items() if k not in logged]
-        for k in fresh:
-            recent[k] = None
-        while len(recent) > RECENT_KEYS:
-            recent.popitem(last=False)
-        return [batch[i] for i in keep], [keys[i] for i in keep], len(batch) - len(keep)
+        keep = [i for k, i in fresh.items() if k not in logged] if logged else list(fresh.values())
+        return (
+            [batch[i] for i in keep],
+            [keys[i] for i in keep],
+            [sightings[i] for i in keep],
+            len(batch) - len(keep),
+        )
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector for the block; restored however it ends."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _time(d: Detection) -> float:

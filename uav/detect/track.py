@@ -20,12 +20,12 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numpy as np
-
 from uav.detect.model import AltFrame, Category, Detection, Judgement, Track, TrackChange
 
 PLOT_PREFIX = "plot:"
 EARTH_RADIUS_M = 6_371_008.8
+M_PER_DEG = EARTH_RADIUS_M * math.pi / 180.0  # on the sphere the gate's distance uses
+POLAR_LAT_DEG = 85.0  # beyond it the plot gate looks at every plot track
 
 
 @dataclass(slots=True)
@@ -120,7 +120,7 @@ class Tracker:
         self.gate_window_s = gate_window_s
         self._last_plot = -1
         self._tracks: dict[str, _State] = {}
-        self._plots = PlotGate()
+        self._plots = PlotGate(gate_m + max_speed_mps * gate_window_s)
 
     @property
     def tracks(self) -> list[Track]:
@@ -130,9 +130,14 @@ class Tracker:
     def assign(self, detections: Sequence[Detection]) -> list[str]:
         """The track id of each detection (gating id-less plots, in order)."""
         out: list[str] = []
-        for d in detections:
-            ident = d.identity
-            out.append(ident if ident is not None else self._gate(d))
+        append = out.append
+        for d in detections:  # Detection.identity, inline (it runs per detection)
+            if d.remote_id:
+                append(f"rid:{d.remote_id}")
+            elif d.icao_address:
+                append(f"icao:{d.icao_address}")
+            else:
+                append(self._gate(d))
         return out
 
     def _gate(self, d: Detection) -> str:
@@ -160,12 +165,13 @@ class Tracker:
         """Fold a batch (in time order) into the tracks; returns the changes to record."""
         changes: list[Track] = []
         tracks = self._tracks
+        update = self._update
         for d, j in zip(detections, judgements, strict=True):
             s = tracks.get(j.track_id)
             if s is None:
                 s = tracks[j.track_id] = _State.start(d, j)
                 changes.append(s.snapshot(TrackChange.NEW))
-            elif self._update(s, d, j):
+            elif update(s, d, j):
                 s.recorded_lat_deg, s.recorded_lon_deg = s.lat_deg, s.lon_deg
                 changes.append(s.snapshot(TrackChange.MOVED))
         return changes
@@ -173,10 +179,12 @@ class Tracker:
     def _update(self, s: _State, d: Detection, j: Judgement) -> bool:
         """Fold one detection in; True when the change is worth recording."""
         s.detections += 1
-        if d.time_s < s.last_s:  # late: counts, moves nothing
-            s.first_s = min(s.first_s, d.time_s)
+        t_s = d.time_s
+        if t_s < s.last_s:  # late: counts, moves nothing
+            if t_s < s.first_s:
+                s.first_s = t_s
             return False
-        s.last_s = d.time_s
+        s.last_s = t_s
         if s.remote_id is None:
             s.remote_id = d.remote_id
         if s.icao_address is None:
@@ -190,13 +198,13 @@ class Tracker:
             s.authorised, s.authorised_by = j.authorised, j.authorised_by
             significant = True
         lat, lon = d.lat_deg, d.lon_deg
-        if lat is None or lon is None or not (math.isfinite(lat) and math.isfinite(lon)):
-            return significant
+        if lat is None or lon is None or lat - lat != 0.0 or lon - lon != 0.0:
+            return significant  # no position (or not a finite one)
         s.lat_deg, s.lon_deg, s.alt_m, s.alt_frame = lat, lon, d.alt_m, d.alt_frame
-        if s.recorded_lat_deg is None or s.recorded_lon_deg is None:
+        rlat, rlon = s.recorded_lat_deg, s.recorded_lon_deg
+        if rlat is None or rlon is None:
             return True
-        moved = distance_m(s.recorded_lat_deg, s.recorded_lon_deg, lat, lon)
-        return significant or moved >= self.moved_m
+        return significant or distance_m(rlat, rlon, lat, lon) >= self.moved_m
 
     def expire(self, now_s: float) -> list[Track]:
         """Close the tracks silent for more than ``timeout_s`` at ``now_s``."""
@@ -209,14 +217,24 @@ class Tracker:
 
 
 class PlotGate:
-    """The last position of each plot track, as arrays for a vectorised nearest search."""
+    """The last position of each plot track, in a grid of cells at least ``reach_m`` wide
+    (the farthest a gate reaches), so a search looks at the 3 x 3 cells around a plot only.
 
-    def __init__(self) -> None:
-        self.ids: list[str] = []
+    A row of cells is ``reach_m`` (plus 1 %) of latitude; cells in it are as wide in metres
+    at the row's middle latitude. Within ``reach_m`` of a plot is then within the rows next
+    to its own and, in each, the cells next to the one its longitude falls in (the 1 %
+    covers the change of scale across neighbouring rows up to POLAR_LAT_DEG; beyond it every
+    plot track is looked at). The nearest is chosen exactly as a scan of all would."""
+
+    def __init__(self, reach_m: float = 1_850.0) -> None:
+        self.ids: list[str] = []  # by slot
         self.slot: dict[str, int] = {}
-        self.t_s = np.empty(0)
-        self.lat = np.empty(0)
-        self.lon = np.empty(0)
+        self.t_s: list[float] = []
+        self.lat: list[float] = []
+        self.lon: list[float] = []
+        self.cell: list[tuple[int, int]] = []
+        self._cells: dict[tuple[int, int], set[str]] = {}
+        self._row_deg = max(reach_m, 1.0) * 1.01 / M_PER_DEG
 
     def nearest(
         self,
@@ -227,41 +245,82 @@ class PlotGate:
         max_speed_mps: float,
         window_s: float,
     ) -> str | None:
-        """The plot track nearest (lat, lon) within its gate at ``t_s``, or None."""
-        n = len(self.ids)
-        if not n:
+        """The plot track nearest (lat, lon) within its gate at ``t_s``, or None (ties: the
+        lowest slot)."""
+        if not self.ids:
             return None
-        dt = np.abs(t_s - self.t_s[:n])
-        x = np.radians(self.lon[:n] - lon) * math.cos(math.radians(lat))
-        y = np.radians(self.lat[:n] - lat)
-        dist = EARTH_RADIUS_M * np.hypot(x, y)
-        ok = (dt <= window_s) & (dist <= gate_m + max_speed_mps * dt)
-        if not ok.any():
-            return None
-        return self.ids[int(np.argmin(np.where(ok, dist, np.inf)))]
+        cos_lat = math.cos(math.radians(lat))
+        best: tuple[float, int] | None = None
+        for slot in self._near_slots(lat, lon):
+            dt = abs(t_s - self.t_s[slot])
+            if dt > window_s:
+                continue
+            x = math.radians(self.lon[slot] - lon) * cos_lat
+            y = math.radians(self.lat[slot] - lat)
+            dist = EARTH_RADIUS_M * math.hypot(x, y)
+            if dist <= gate_m + max_speed_mps * dt and (best is None or (dist, slot) < best):
+                best = (dist, slot)
+        return None if best is None else self.ids[best[1]]
+
+    def _near_slots(self, lat: float, lon: float) -> list[int]:
+        if abs(lat) > POLAR_LAT_DEG:
+            return list(range(len(self.ids)))
+        row = math.floor(lat / self._row_deg)
+        out: list[int] = []
+        for r in (row - 1, row, row + 1):
+            col = self._col(r, lon)
+            for c in (col - 1, col, col + 1):
+                members = self._cells.get((r, c))
+                if members:
+                    out.extend(self.slot[t] for t in members)
+        return out
+
+    def _col(self, row: int, lon: float) -> int:
+        mid_lat = (row + 0.5) * self._row_deg
+        width_deg = self._row_deg / max(math.cos(math.radians(mid_lat)), 1e-6)
+        return math.floor(lon / width_deg)
+
+    def _cell_of(self, lat: float, lon: float) -> tuple[int, int]:
+        row = math.floor(lat / self._row_deg)
+        return row, self._col(row, lon)
 
     def put(self, track_id: str, t_s: float, lat: float, lon: float) -> None:
+        cell = self._cell_of(lat, lon)
         i = self.slot.get(track_id)
         if i is None:
-            i = self.slot[track_id] = len(self.ids)
+            self.slot[track_id] = len(self.ids)
             self.ids.append(track_id)
-            if i >= len(self.t_s):
-                grow = max(16, 2 * len(self.t_s))
-                self.t_s = np.resize(self.t_s, grow)
-                self.lat = np.resize(self.lat, grow)
-                self.lon = np.resize(self.lon, grow)
-        elif t_s < self.t_s[i]:
+            self.t_s.append(t_s)
+            self.lat.append(lat)
+            self.lon.append(lon)
+            self.cell.append(cell)
+            self._cells.setdefault(cell, set()).add(track_id)
+            return
+        if t_s < self.t_s[i]:
             return
         self.t_s[i], self.lat[i], self.lon[i] = t_s, lat, lon
+        if cell != self.cell[i]:
+            self._leave(track_id, self.cell[i])
+            self.cell[i] = cell
+            self._cells.setdefault(cell, set()).add(track_id)
+
+    def _leave(self, track_id: str, cell: tuple[int, int]) -> None:
+        members = self._cells[cell]
+        members.discard(track_id)
+        if not members:
+            del self._cells[cell]
 
     def drop(self, track_id: str) -> None:
         i = self.slot.pop(track_id, None)
         if i is None:
             return
+        self._leave(track_id, self.cell[i])
         last = len(self.ids) - 1
         if i != last:  # move the last entry into the hole
             moved = self.ids[last]
             self.ids[i] = moved
             self.slot[moved] = i
             self.t_s[i], self.lat[i], self.lon[i] = self.t_s[last], self.lat[last], self.lon[last]
-        self.ids.pop()
+            self.cell[i] = self.cell[last]
+        for column in (self.ids, self.t_s, self.lat, self.lon, self.cell):
+            column.pop()

@@ -208,12 +208,7 @@ class _Walker:
 
     def _duplicate_keys(self) -> Problem | None:
         D = S.detections
-        q = (
-            select(D.c.key, func.min(D.c.seq))
-            .group_by(D.c.key_prefix, D.c.key)
-            .having(func.count() > 1)
-            .limit(1)
-        )
+        q = select(D.c.key, func.min(D.c.seq)).group_by(D.c.key).having(func.count() > 1).limit(1)
         dup = self.conn.execute(q).first()
         if dup is None:
             return None

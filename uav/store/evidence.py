@@ -24,6 +24,10 @@ With Python and sqlite3::
         assert hashlib.sha256(text.encode()).hexdigest() == h
         prev = h
 
+A detection record's ``detection`` object is the sighting; the ``detections`` row's ``key``
+(unique) is ``f"{floor(time_s * 1000):012x}"`` followed by the first 20 hex digits of the
+SHA-256 of that object's canonical JSON (:func:`uav.detect.model.sighting_key`).
+
 ``meta.evidence_tip`` holds ``"<seq>:<hash>"`` of the last record, updated in the same
 transaction as every append (a truncated tail shows against it). Every append transaction
 first writes that row (:func:`lock_chain`), which takes the database's write lock (SQLite) or
@@ -39,12 +43,14 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import chain as _chain
 from typing import TYPE_CHECKING, Any
 
 import shapely
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from uav.detect.model import KEY_TIME_DIGITS
 from uav.detect.permits import Permit
 from uav.errors import InputError, NotFound, StoreError
 from uav.store import schema
@@ -60,6 +66,10 @@ GENESIS_HASH = "0" * 64
 TIP_KEY = "evidence_tip"
 APPEND_ATTEMPTS = 5  # a batch that loses a race for its seq numbers this often fails
 KEY_QUERY_CHUNK = 500  # values per IN (...) query
+INSERT_PARAMS = 999  # parameters per multi-row INSERT (SQLite's historic limit)
+KEY_RUN_GAP_MS = 2_000  # keys further apart in time than this are looked up apart ...
+KEY_ONE_RANGE_MS = 10_000  # ... unless all of them are within this
+SHORT_RUN = 32  # runs of at most this many keys are probed one by one
 E = S.evidence
 P = S.permits
 
@@ -67,6 +77,9 @@ P = S.permits
 PendingRecord = tuple[str, float, str]
 # (seq, kind, time_s, payload, prev_hash, hash): an evidence row, in column order
 EvidenceRow = tuple[int, str, float, str, str, str]
+
+
+chain_rows = _chain.from_iterable  # rows -> their values, one after another
 
 
 def canonical_json(doc: Any) -> str:
@@ -107,19 +120,61 @@ def chain(tip: ChainTip, records: Sequence[PendingRecord]) -> list[EvidenceRow]:
     return rows
 
 
-def fast_insert(conn: Connection, table: Any, rows: Sequence[Sequence[Any]]) -> None:
-    """executemany of positional rows (every column, in table order) straight to the driver."""
+def fast_insert(
+    conn: Connection, table: Any, rows: Sequence[Sequence[Any]], on_conflict: str = ""
+) -> None:
+    """Positional rows (every column, in table order) straight to the driver: multi-row
+    ``INSERT ... VALUES (...), (...)`` statements of up to ``INSERT_PARAMS`` parameters
+    each, sent with one ``executemany`` (fewer statement steps than a row each).
+    ``on_conflict``: an ``ON CONFLICT ...`` clause ending each statement."""
     if not rows:
         return
     style = conn.dialect.paramstyle
-    if style in ("qmark", "format", "pyformat"):
-        mark = "?" if style == "qmark" else "%s"
-        cols = ", ".join(c.name for c in table.columns)
-        marks = ", ".join([mark] * len(table.columns))
-        conn.exec_driver_sql(f"INSERT INTO {table.name} ({cols}) VALUES ({marks})", list(rows))
-    else:
+    if style not in ("qmark", "format", "pyformat"):
         names = [c.name for c in table.columns]
         conn.execute(table.insert(), [dict(zip(names, r, strict=True)) for r in rows])
+        return
+    mark = "?" if style == "qmark" else "%s"
+    n_cols = len(table.columns)
+    per = max(1, INSERT_PARAMS // n_cols)
+    cols = ", ".join(c.name for c in table.columns)
+    one = "(" + ", ".join([mark] * n_cols) + ")"
+    full = len(rows) - len(rows) % per
+    if full:
+        flat = chain_rows
+        groups = [tuple(flat(rows[i : i + per])) for i in range(0, full, per)]
+        sql = f"INSERT INTO {table.name} ({cols}) VALUES {', '.join([one] * per)}{on_conflict}"
+        conn.exec_driver_sql(sql, groups)
+    if full < len(rows):
+        rest = rows[full:]
+        marks = ", ".join([one] * len(rest))
+        sql = f"INSERT INTO {table.name} ({cols}) VALUES {marks}{on_conflict}"
+        conn.exec_driver_sql(sql, tuple(chain_rows(rest)))
+
+
+def fast_upsert(
+    conn: Connection,
+    table: Any,
+    id_col: str,
+    rows: Sequence[Sequence[Any]],
+    fixed: Sequence[str] = (),
+) -> None:
+    """Insert positional rows (every column, in table order), each replacing the stored row
+    with its ``id_col`` (``INSERT ... ON CONFLICT DO UPDATE``: SQLite and PostgreSQL); ids
+    must be distinct within ``rows``. Columns in ``fixed`` keep their stored value (they
+    never change for an id: their indexes are not rewritten)."""
+    if not rows:
+        return
+    style = conn.dialect.paramstyle
+    if style not in ("qmark", "format", "pyformat"):
+        ids = [r[[c.name for c in table.columns].index(id_col)] for r in rows]
+        for i in range(0, len(ids), KEY_QUERY_CHUNK):
+            conn.execute(table.delete().where(table.c[id_col].in_(ids[i : i + KEY_QUERY_CHUNK])))
+        fast_insert(conn, table, rows)
+        return
+    names = [c.name for c in table.columns]
+    updates = ", ".join(f"{n} = excluded.{n}" for n in names if n != id_col and n not in fixed)
+    fast_insert(conn, table, rows, f" ON CONFLICT ({id_col}) DO UPDATE SET {updates}")
 
 
 def write_tip(conn: Connection, tip: ChainTip) -> None:
@@ -137,22 +192,53 @@ def lock_chain(conn: Connection) -> None:
         conn.execute(M.insert().values(key=TIP_KEY, value=ChainTip(0, GENESIS_HASH).describe()))
 
 
-def key_prefix(key: str) -> int:
-    """The indexed part of a detection key: its first 15 hex digits (60 bits)."""
-    return int(key[:15], 16)
-
-
 def logged_keys(conn: Connection, keys: Sequence[str]) -> set[str]:
-    """Which of ``keys`` the ``detections`` table holds (index probes on the key prefix)."""
-    D = S.detections
+    """Which of ``keys`` (detection keys) the ``detections`` table holds.
+
+    Keys start with their time, so the sorted keys fall into runs (all of them when they
+    span ``KEY_ONE_RANGE_MS`` at most, else consecutive keys at most ``KEY_RUN_GAP_MS``
+    apart). A run of many keys is one range scan of the key index,
+    returning only what is logged in the run's time span (in steady ingest: the little the
+    previous batch left in it); the keys of short runs are probed by ``IN (...)``."""
     wanted = set(keys)
-    prefixes = sorted({key_prefix(k) for k in wanted})
+    if not wanted:
+        return set()
+    D = S.detections
     found: set[str] = set()
-    for i in range(0, len(prefixes), KEY_QUERY_CHUNK):
-        chunk = prefixes[i : i + KEY_QUERY_CHUNK]
-        q = select(D.c.key).where(D.c.key_prefix.in_(chunk))
+    probes: list[str] = []
+    for run in _key_runs(sorted(wanted)):
+        if len(run) <= SHORT_RUN:
+            probes += run
+            continue
+        q = select(D.c.key).where(D.c.key >= run[0], D.c.key <= run[-1])
         found.update(k for k in conn.execute(q).scalars() if k in wanted)
+    for i in range(0, len(probes), KEY_QUERY_CHUNK):
+        q = select(D.c.key).where(D.c.key.in_(probes[i : i + KEY_QUERY_CHUNK]))
+        found.update(conn.execute(q).scalars())
     return found
+
+
+def _key_runs(keys: list[str]) -> list[list[str]]:
+    """Sorted keys, split where their time prefix jumps by more than ``KEY_RUN_GAP_MS``."""
+    if _key_ms(keys[-1]) - _key_ms(keys[0]) <= KEY_ONE_RANGE_MS:
+        return [keys]  # the usual batch: a few seconds at most, one range
+    runs: list[list[str]] = []
+    run: list[str] = []
+    last_ms = -1
+    for k in keys:
+        ms = _key_ms(k)
+        if run and ms - last_ms > KEY_RUN_GAP_MS:
+            runs.append(run)
+            run = []
+        run.append(k)
+        last_ms = ms
+    if run:
+        runs.append(run)
+    return runs
+
+
+def _key_ms(key: str) -> int:
+    return int(key[:KEY_TIME_DIGITS], 16)
 
 
 def append_evidence(conn: Connection, records: Sequence[PendingRecord]) -> list[EvidenceRow]:
@@ -331,7 +417,6 @@ __all__ = [
     "append_evidence",
     "canonical_json",
     "chain",
-    "key_prefix",
     "lock_chain",
     "logged_keys",
     "read_tip",

@@ -12,7 +12,6 @@ chain as well. No foreign keys to ``zones``: the log outlives zone edits.
 from __future__ import annotations
 
 from sqlalchemy import (
-    BigInteger,
     Boolean,
     Column,
     Float,
@@ -40,22 +39,20 @@ evidence = Table(
     Column("hash", String(64), nullable=False),  # SHA-256 hex, see uav.store.evidence
 )
 
-# One row per detection record. ``key`` is unique: the log's writer checks every batch's keys
-# under the chain's write lock and skips those already logged (idempotent ingest); ``verify``
-# reports duplicates. The index is on ``key_prefix`` (the key's first 15 hex digits as an
-# integer) instead of a UNIQUE index on the 64-character text: random keys land all over a
-# B-tree, and small integer entries keep the pages a batch rewrites few. Only indexes whose
-# inserts are local (time order) or small are kept: --track is answered by a scan.
+# One row per detection record (the payload stays in ``evidence``: no copy of it here).
+# ``key`` is Detection.key and UNIQUE: the log's writer checks every batch's keys under the
+# chain's write lock and skips those already logged (idempotent ingest); the index refuses a
+# repeat that got past it (fail closed). Keys start with their time in milliseconds, so that
+# index, like the one on time, grows at one end: a batch's inserts touch its last pages only,
+# however large the table. --track is answered by a scan.
 detections = Table(
     "detections",
     metadata,
     Column("seq", Integer, primary_key=True, autoincrement=False),  # its evidence record
-    Column("key", String(64), nullable=False),  # Detection.key
-    Column("key_prefix", BigInteger, nullable=False),  # int(key[:15], 16)
+    Column("key", String(32), nullable=False),  # Detection.key
     Column("time_s", Float, nullable=False),
     Column("source", Text, nullable=False),
     Column("track_id", Text, nullable=False),
-    Column("identity", Text, nullable=True),
     Column("lat_deg", Float, nullable=True),
     Column("lon_deg", Float, nullable=True),
     Column("alt_m", Float, nullable=True),
@@ -66,15 +63,17 @@ detections = Table(
     Column("zone_id", Integer, nullable=True),  # the zone that set the severity
 )
 Index("ix_detections_time", detections.c.time_s)
-Index("ix_detections_key_prefix", detections.c.key_prefix)
+Index("ux_detections_key", detections.c.key, unique=True)
 
-# Every active zone a detection was inside (Judgement.zone_ids), for --zone.
+# Every active zone a detection was inside (Judgement.zone_ids), for --zone. Keyed by the
+# detection first, so rows are appended in seq order (no rowid table on SQLite).
 detection_zones = Table(
     "detection_zones",
     metadata,
-    Column("zone_id", Integer, nullable=False),
     Column("seq", Integer, nullable=False),  # the detection's evidence record
-    PrimaryKeyConstraint("zone_id", "seq", name="pk_detection_zones"),
+    Column("zone_id", Integer, nullable=False),
+    PrimaryKeyConstraint("seq", "zone_id", name="pk_detection_zones"),
+    sqlite_with_rowid=False,
 )
 
 tracks = Table(  # the latest state of each track
@@ -97,7 +96,6 @@ tracks = Table(  # the latest state of each track
     Column("operator_lat_deg", Float, nullable=True),
     Column("operator_lon_deg", Float, nullable=True),
 )
-Index("ix_tracks_last", tracks.c.last_s)
 
 incidents = Table(  # the latest state of each incident
     "incidents",

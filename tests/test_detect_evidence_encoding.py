@@ -1,0 +1,266 @@
+"""The hot-path encodings and helpers of ingest give exactly what the plain ways give.
+
+Sightings and judgements are written field by field instead of through ``json.dumps``; keys
+are a time prefix and a hash; the plot gate searches a grid instead of every plot track;
+inserts are multi-row. Each is checked here against the straightforward version.
+"""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import json
+import math
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tests.detect_evidence_support import T0_S, batch, detection, judgement
+from uav.check.index import ZoneIndex
+from uav.detect.evidence import EvidenceLog
+from uav.detect.evidence_records import (
+    detection_from_payload,
+    detection_key_of,
+    detection_payload,
+    judgement_json,
+)
+from uav.detect.incidents import Incidents
+from uav.detect.judge import Judge
+from uav.detect.model import (
+    AltFrame,
+    Category,
+    Detection,
+    Judgement,
+    SensorKind,
+    Severity,
+    new_judgement,
+    sighting_key,
+)
+from uav.detect.pipeline import MemorySink, Pipeline
+from uav.detect.track import EARTH_RADIUS_M, PlotGate, Tracker
+from uav.store import Store
+from uav.store import schema_evidence as S
+from uav.store.evidence import fast_insert, logged_keys
+
+
+def dumps(doc: Any) -> str:
+    return json.dumps(doc, sort_keys=True, separators=(",", ":"))
+
+
+def plain_sighting(d: Detection) -> str:
+    doc = {k: v for k, v in vars(d).items() if v is not None}
+    doc.pop("extra", None)
+    doc.pop("received_s", None)
+    return dumps(doc)
+
+
+floats = st.floats(width=64)  # NaN and infinities too: json writes them its own way
+texts = st.text(max_size=12)
+
+
+@given(
+    t=floats,
+    lat=st.none() | floats,
+    alt=st.none() | floats | st.integers(-10, 10),  # an int where a float is declared
+    frame=st.none() | st.sampled_from(list(AltFrame)),
+    rid=st.none() | texts,
+    callsign=st.none() | texts | st.integers(0, 9),  # a field of another type than declared
+    sysid=st.none() | st.integers(0, 255) | st.booleans(),
+    received=st.none() | floats,
+    extra=st.dictionaries(texts, st.integers() | texts, max_size=2),
+)
+def test_sighting_json_is_canonical_json_of_the_fields(
+    t: float,
+    lat: float | None,
+    alt: Any,
+    frame: AltFrame | None,
+    rid: str | None,
+    callsign: Any,
+    sysid: Any,
+    received: float | None,
+    extra: dict[str, Any],
+) -> None:
+    d = Detection(
+        t, "jsonl:-", "s\u00e9", SensorKind.RF, lat, lat, alt, frame, remote_id=rid,
+        callsign=callsign, mavlink_sysid=sysid, received_s=received, extra=extra,
+    )  # fmt: skip
+    assert d.sighting_json() == plain_sighting(d)
+    j = judgement(d)
+    payload = detection_payload(d, j)
+    assert payload == dumps(json.loads(payload))  # canonical as a whole
+    doc = json.loads(payload)
+    assert dumps(doc["detection"]) == d.sighting_json()
+    assert ("extra" in doc) == bool(extra) and ("received_s" in doc) == (received is not None)
+
+
+@given(
+    authorised=st.booleans(),
+    by=st.none() | texts,
+    severity=st.sampled_from(list(Severity)),
+    zone_ids=st.lists(st.integers(-5, 10**6), max_size=3).map(tuple),
+    zone_id=st.none() | st.integers(0, 99) | st.floats(),  # a float: the general way
+    name=st.none() | texts,
+    clearance=st.none() | st.floats(width=64),
+    flags=st.lists(st.sampled_from(["no-altitude", "pressure-altitude"]), max_size=2).map(tuple),
+)
+def test_judgement_json_is_canonical_json_of_the_fields(
+    authorised: bool,
+    by: str | None,
+    severity: Severity,
+    zone_ids: tuple[int, ...],
+    zone_id: Any,
+    name: str | None,
+    clearance: float | None,
+    flags: tuple[str, ...],
+) -> None:
+    j = Judgement("rid:\u00e9", Category.DRONE, authorised, by, severity, zone_ids, zone_id,
+                  name, clearance, flags)  # fmt: skip
+    doc = {k: v for k, v in vars(j).items() if v is not None}
+    for empty_left_out in ("zone_ids", "flags"):
+        if not doc[empty_left_out]:
+            del doc[empty_left_out]
+    assert judgement_json(j) == dumps(doc)
+
+
+def test_new_judgement_equals_the_dataclass() -> None:
+    args = ("rid:X", Category.DRONE, False, None, Severity.HIGH, (3, 4), 3, "z", 0.0, ("f",))
+    made, plain = new_judgement(*args), Judgement(*args)
+    assert made == plain and hash(made) == hash(plain) and vars(made) == vars(plain)
+
+
+def test_payload_round_trips_and_gives_the_key_to_an_auditor() -> None:
+    d = Detection(**{**vars(detection(3)), "extra": {"rssi": -71}})
+    payload = detection_payload(d, judgement(d, zone_ids=(7,)))
+    back, _ = detection_from_payload(payload)
+    assert back == d and back.extra == d.extra and back.received_s == d.received_s
+    # the key in a few lines: time in ms (12 hex digits), then SHA-256 of the sighting
+    sighting = json.loads(payload)["detection"]
+    text = json.dumps(sighting, sort_keys=True, separators=(",", ":"))
+    ms = math.floor(sighting["time_s"] * 1000)
+    assert f"{ms:012x}{hashlib.sha256(text.encode()).hexdigest()[:20]}" == d.key
+    assert detection_key_of(sighting) == d.key
+
+
+def test_key_ignores_reception_and_extra_but_not_the_sighting() -> None:
+    d = detection(1)
+    again = Detection(**{**vars(d), "received_s": d.time_s + 9.0, "extra": {"x": 1}})
+    assert again.key == d.key
+    moved = Detection(**{**vars(d), "lat_deg": (d.lat_deg or 0.0) + 1e-7})
+    assert moved.key != d.key and moved.key[:12] == d.key[:12]
+    assert len(d.key) == 32 and int(d.key, 16) >= 0
+
+
+@pytest.mark.parametrize(
+    ("time_s", "prefix"),
+    [(-5.0, "0" * 12), (math.nan, "0" * 12), (math.inf, "f" * 12), (1e300, "f" * 12),
+     (T0_S + 0.0015, f"{math.floor((T0_S + 0.0015) * 1000):012x}")],
+)  # fmt: skip
+def test_key_time_prefix_is_clamped(time_s: float, prefix: str) -> None:
+    assert sighting_key(time_s, "{}")[:12] == prefix
+
+
+def brute_nearest(gate: PlotGate, t_s: float, lat: float, lon: float) -> str | None:
+    best: tuple[float, int] | None = None
+    for slot, _ in enumerate(gate.ids):
+        dt = abs(t_s - gate.t_s[slot])
+        x = math.radians(gate.lon[slot] - lon) * math.cos(math.radians(lat))
+        dist = EARTH_RADIUS_M * math.hypot(x, math.radians(gate.lat[slot] - lat))
+        if dt <= 30.0 and dist <= 50.0 + 60.0 * dt and (best is None or (dist, slot) < best):
+            best = (dist, slot)
+    return None if best is None else gate.ids[best[1]]
+
+
+@settings(max_examples=60)
+@given(
+    lat0=st.floats(-84.0, 84.0),
+    moves=st.lists(
+        st.tuples(st.integers(0, 15), st.floats(-0.03, 0.03), st.floats(-0.03, 0.03),
+                  st.floats(0.0, 40.0), st.booleans()),
+        min_size=1, max_size=60,
+    ),
+)  # fmt: skip
+def test_plot_gate_grid_finds_what_a_scan_of_all_finds(
+    lat0: float, moves: list[tuple[int, float, float, float, bool]]
+) -> None:
+    gate = PlotGate(50.0 + 60.0 * 30.0)
+    for n, dlat, dlon, t_s, drop in moves:
+        lat, lon = lat0 + dlat, 100.0 + dlon
+        assert gate.nearest(t_s, lat, lon, 50.0, 60.0, 30.0) == brute_nearest(gate, t_s, lat, lon)
+        if drop:
+            gate.drop(f"plot:{n}")
+        else:
+            gate.put(f"plot:{n}", t_s, lat, lon)
+
+
+def test_logged_keys_over_runs_probes_and_ranges(db: Path) -> None:
+    store = Store.open(db)
+    # a dense run, a lone key far away, and keys never logged in between
+    dense = [Detection(T0_S + i * 0.01, "s", "s", SensorKind.RF, 1.0, 1.0) for i in range(80)]
+    far = [Detection(T0_S + 86_400.0, "s", "s", SensorKind.RF, 2.0, 2.0)]
+    other = [Detection(T0_S + 500.0 + i, "s", "s", SensorKind.RF, 3.0, 3.0) for i in range(5)]
+    logged = dense[::2] + far
+    with EvidenceLog(store, background=False) as log:
+        log.append_detections(logged, [judgement(d) for d in logged])
+    wanted = [d.key for d in dense + far + other]
+    with store.engine.connect() as conn:
+        assert logged_keys(conn, wanted) == {d.key for d in logged}
+        assert logged_keys(conn, []) == set()
+    store.close()
+
+
+def test_a_repeat_that_got_past_the_check_is_refused_by_the_index(db: Path) -> None:
+    store = Store.open(db)
+    dets, js, keys = batch(3)
+    with EvidenceLog(store, background=False) as log:
+        log.append_detections(dets, js, keys)
+    con = sqlite3.connect(db)
+    with pytest.raises(sqlite3.IntegrityError):
+        con.execute(
+            "INSERT INTO detections (seq, key, time_s, source, track_id, category, severity,"
+            " authorised) VALUES (99, ?, 0, 's', 't', 'drone', 'low', 0)",
+            (keys[1],),
+        )
+    con.close()
+    store.close()
+
+
+@pytest.mark.parametrize("n", [1, 40, 499, 500, 1001])
+def test_multi_row_insert_writes_every_row_in_order(db: Path, n: int) -> None:
+    store = Store.open(db)
+    rows = [(i, i * 7) for i in range(1, n + 1)]
+    with store.begin() as conn:
+        fast_insert(conn, S.detection_zones, rows)
+    with store.engine.connect() as conn:
+        got = conn.exec_driver_sql("SELECT seq, zone_id FROM detection_zones ORDER BY seq")
+        assert [tuple(r) for r in got] == rows
+    store.close()
+
+
+class Boom(Exception):
+    pass
+
+
+class FailingSink(MemorySink):
+    def flush(self) -> None:
+        raise Boom
+
+
+def test_ingest_restores_the_garbage_collector_on_every_path() -> None:
+    judge, tracker, incidents = Judge(ZoneIndex([])), Tracker(), Incidents()
+    dets = [detection(i) for i in range(3)]
+    assert gc.isenabled()
+    Pipeline(judge, tracker, incidents, MemorySink()).ingest(dets)
+    assert gc.isenabled()
+    with pytest.raises(Boom):
+        Pipeline(judge, tracker, incidents, FailingSink()).ingest(dets)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        Pipeline(judge, tracker, incidents, MemorySink()).ingest([detection(9)])
+        assert not gc.isenabled()  # left as it was found
+    finally:
+        gc.enable()
