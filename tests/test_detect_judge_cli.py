@@ -10,6 +10,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -307,3 +308,45 @@ def test_listen_polls_aircraft_json_at_the_given_interval(uav: Invoke, tmp_path:
     assert src["read"] >= 5, src
     assert summary["detections"] == 1
     assert uav("detect", "listen", f"aircraft-json:{feed}", "--interval", "0").exit_code == 2
+
+
+def test_a_permit_added_while_listening_applies_to_what_is_judged_after_it(db: Path) -> None:
+    from datetime import datetime, timedelta
+
+    from uav.detect.listen import PermitRefresher, open_pipeline
+    from uav.detect.permits import Permit
+
+    store = Store.open(db)
+    store.add_zones([replace(z, id=None) for z in ZONES])
+    pipeline = open_pipeline(store, MemorySink())
+    refresher = PermitRefresher(store, pipeline.judge)
+    a = crossing("A")
+
+    class TwoPhases:
+        name = "test:two-phases"
+
+        def run(
+            self, emit: Callable[[list[Detection]], None], stop: threading.Event, st: SourceStats
+        ) -> None:
+            emit(a[:15])  # into the zone, before the permit
+            seen = threading.Event()
+            while refresher.changes == 0 and not stop.is_set():  # bounded by listen's duration
+                seen.wait(0.02)
+            emit(a[15:])
+
+    def on_result(result: Any, _summary: object) -> None:
+        if result.detections and not store.permits():
+            when = datetime.fromtimestamp(T0) - timedelta(hours=1)
+            store.add_permit(Permit(when, when + timedelta(hours=3), remote_id="A"))
+
+    summary = listen(
+        [TwoPhases()], pipeline, duration_s=20.0, on_result=on_result,
+        refresh=refresher, refresh_s=0.05,
+    )  # fmt: skip
+    assert summary.reason == "sources ended" and refresher.changes == 1
+    judged = pipeline.sink.detections  # type: ignore[attr-defined]
+    before = [j for d, j, _ in judged if d.time_s < a[15].time_s]
+    after = [j for d, j, _ in judged if d.time_s >= a[15].time_s]
+    assert any(j.severity is Severity.HIGH for j in before)
+    assert not any(j.authorised for j in before)
+    assert after and all(j.authorised and j.authorised_by.startswith("permit:") for j in after)

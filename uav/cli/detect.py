@@ -78,8 +78,8 @@ def listen(
     with handle_errors():
         from uav.detect.alerts import AlertRunner
         from uav.detect.evidence import EvidenceLog
+        from uav.detect.listen import PermitRefresher, open_pipeline
         from uav.detect.listen import listen as run_listen
-        from uav.detect.listen import open_pipeline
         from uav.detect.sources import parse_source
         from uav.timeutil import parse_duration_s
 
@@ -101,6 +101,7 @@ def listen(
                         duration_s=duration_s,
                         max_detections=max_n,
                         on_result=view.update,
+                        refresh=PermitRefresher(store, pipeline.judge),
                     )
             finally:
                 if alerts is not None and not alerts.close():

@@ -241,12 +241,19 @@ class Judge:
         self.buffer_m = float(buffer_m)
         self.ground_amsl_m = ground_amsl_m
         self.pressure_uncertainty_m = float(pressure_uncertainty_m)
-        self._permit = permit_lookup(self.permits, permit_for)
+        self._permit_for = permit_for
+        self.use_permits(permits)
+        self._zones = ZoneGeometry(index.restricted)
+
+    def use_permits(self, permits: Sequence[Any]) -> None:
+        """Judge from now on with ``permits`` (e.g. after one was added or revoked)."""
+        self.permits = tuple(permits)
+        self._permit = permit_lookup(self.permits, self._permit_for)
         # the ids the permits name: the built-in lookup matches by id only, so a detection
         # carrying none of them is not looked up (None: a given permit_for sees them all)
         self._permit_ids: frozenset[str] | None = (
             None
-            if permit_for is not None
+            if self._permit_for is not None
             else frozenset(
                 i
                 for p in self.permits
@@ -254,7 +261,6 @@ class Judge:
                 if i is not None
             )
         )
-        self._zones = ZoneGeometry(index.restricted)
 
     def judge(self, detections: Sequence[Detection], track_ids: Sequence[str]) -> list[Judgement]:
         """One judgement per detection, in order; ``track_ids`` from the tracker."""

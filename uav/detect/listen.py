@@ -26,6 +26,7 @@ from uav.detect.pipeline import EvidenceSink, Pipeline, Result
 from uav.detect.sources.base import Source, SourceStats
 
 TICK_S = 0.25
+REFRESH_S = 1.0  # wall seconds between looks at the permits (PermitRefresher)
 JOIN_S = 5.0  # per source, once stopped (sources notice `stop` within ~0.2 s)
 
 
@@ -55,9 +56,12 @@ def listen(
     on_result: Callable[[Result, ListenSummary], None] | None = None,
     until: Callable[[ListenSummary], bool] | None = None,
     tick_s: float = TICK_S,
+    refresh: Callable[[], object] | None = None,
+    refresh_s: float = REFRESH_S,
 ) -> ListenSummary:
     """Listen to ``sources`` through ``pipeline``; see the module docstring. ``until``, when
-    given, is asked after every batch: True stops listening (reason ``"until"``)."""
+    given, is asked after every batch: True stops listening (reason ``"until"``).
+    ``refresh``, when given, is called every ``refresh_s`` (e.g. :class:`PermitRefresher`)."""
     inbox: queue.Queue[list[Detection]] = queue.Queue()
     stop = threading.Event()
     runs = [SourceRun(s) for s in sources]
@@ -69,7 +73,16 @@ def listen(
         run.thread.start()
     try:
         summary.reason = _loop(
-            inbox, runs, pipeline, summary, duration_s, max_detections, on_result, until, tick_s
+            inbox,
+            runs,
+            pipeline,
+            summary,
+            duration_s,
+            max_detections,
+            on_result,
+            until,
+            tick_s,
+            _Every(refresh_s, refresh) if refresh is not None else None,
         )
     except KeyboardInterrupt:
         summary.reason = "interrupted"
@@ -105,11 +118,14 @@ def _loop(
     on_result: Callable[[Result, ListenSummary], None] | None,
     until: Callable[[ListenSummary], bool] | None,
     tick_s: float,
+    refresh: _Every | None,
 ) -> str:
     start = time.monotonic()
     last_arrival = start
     while True:
         now = time.monotonic()
+        if refresh is not None:
+            refresh.maybe(now)
         if duration_s is not None and now - start >= duration_s:
             return "duration"
         wait = tick_s if duration_s is None else max(0.0, min(tick_s, start + duration_s - now))
@@ -130,6 +146,43 @@ def _loop(
             if rest:
                 _ingest(rest, pipeline, summary, max_detections, on_result)
             return "sources ended"
+
+
+@dataclass
+class _Every:
+    period_s: float
+    call: Callable[[], object]
+    last_s: float = field(default_factory=time.monotonic)
+
+    def maybe(self, now_s: float) -> None:
+        if now_s - self.last_s >= self.period_s:
+            self.last_s = now_s
+            self.call()
+
+
+class PermitRefresher:
+    """Gives the judge the database's permits again whenever they changed (a permit added or
+    revoked while ``listen`` runs): detections judged afterwards see them."""
+
+    def __init__(self, store: Any, judge: Any) -> None:
+        self.store = store
+        self.judge = judge
+        self._seen = self._signature(judge.permits)
+        self.changes = 0
+
+    @staticmethod
+    def _signature(permits: Sequence[Any]) -> tuple[tuple[Any, Any], ...]:
+        return tuple(sorted((p.id, p.revoked_at) for p in permits))
+
+    def __call__(self) -> bool:
+        permits = self.store.permits()
+        signature = self._signature(permits)
+        if signature == self._seen:
+            return False
+        self._seen = signature
+        self.judge.use_permits(permits)
+        self.changes += 1
+        return True
 
 
 def _collect(inbox: queue.Queue[list[Detection]], wait_s: float) -> list[Detection]:
@@ -181,7 +234,8 @@ def open_pipeline(
     ground_amsl_m: float | None = None,
     track_timeout_s: float = 60.0,
 ) -> Pipeline:
-    """A pipeline over the database's zones, registered drones and permits (read once)."""
+    """A pipeline over the database's zones, registered drones and permits (read now; give
+    ``listen`` a :class:`PermitRefresher` to follow permit changes)."""
     from uav.check.index import ZoneIndex
     from uav.detect.incidents import Incidents
     from uav.detect.judge import FleetIds, Judge
