@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
+from cli import app
 from tests.conftest import Invoke
 from tests.detect_support import T0, det, square
 from uav.check.index import ZoneIndex
@@ -350,3 +352,27 @@ def test_a_permit_added_while_listening_applies_to_what_is_judged_after_it(db: P
     assert any(j.severity is Severity.HIGH for j in before)
     assert not any(j.authorised for j in before)
     assert after and all(j.authorised and j.authorised_by.startswith("permit:") for j in after)
+
+
+def test_a_listed_session_replays_to_the_same_sightings(
+    uav: Invoke, logged: dict[str, object], tmp_path: Path
+) -> None:
+    listed = uav("detect", "list", "--json")
+    rows = json.loads(listed.stdout)
+    assert len(rows) == 120 and all(r["seq"] >= 1 and r["detection"] for r in rows)
+    session = tmp_path / "session.json"
+    session.write_text(listed.stdout)
+    # into the same log: every sighting is already there (same keys), nothing is added
+    again = uav("detect", "listen", f"replay:{session}", "--json")
+    assert again.exit_code == 0, again.output
+    doc = json.loads(again.stdout)
+    assert (doc["detections"], doc["duplicates"]) == (0, 120)
+    # into a fresh database: judged anew, the same sightings
+    fresh = tmp_path / "fresh.db"
+    runner_result = CliRunner().invoke(
+        app, ["--db", str(fresh), "detect", "listen", f"replay:{session}", "--json"]
+    )
+    assert runner_result.exit_code == 0, runner_result.output
+    assert json.loads(runner_result.stdout)["detections"] == 120
+    replayed = CliRunner().invoke(app, ["--db", str(fresh), "detect", "list", "--json"])
+    assert [r["detection"] for r in json.loads(replayed.stdout)] == [r["detection"] for r in rows]

@@ -264,16 +264,16 @@ def list_(
     limit: int | None = typer.Option(None, "--limit", min=1, help="At most this many."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """List logged detections, oldest first."""
+    """List logged detections, oldest first. With --json each row also carries the sighting
+    exactly as logged ("detection"), so the list can be replayed (replay:FILE)."""
     with handle_errors():
-        from uav.detect.report_query import sightings
+        from uav.detect.report_query import sighting_records, sightings
 
-        found = sightings(open_store(ctx), _filters(since, until, zone, unauthorised, track), limit)
-    if as_json:
-        from dataclasses import asdict
-
-        print_json([asdict(s) for s in found])
-        return
+        filters = _filters(since, until, zone, unauthorised, track)
+        if as_json:
+            print_json(sighting_records(open_store(ctx), filters, limit))
+            return
+        found = sightings(open_store(ctx), filters, limit)
     from rich.table import Table
 
     from uav.detect.report import iso_utc

@@ -7,7 +7,8 @@ not a manned aircraft. Times are UNIX seconds; ``since`` and ``until`` are inclu
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -53,10 +54,9 @@ def _detection_filter(stmt: Select[Any], f: Filters) -> Select[Any]:
     return stmt
 
 
-def sightings(store: Store, f: Filters, limit: int | None = None) -> list[Sighting]:
-    """Detections matching ``f``, in time order."""
+def _sighting_columns() -> tuple[Any, ...]:
     D = S.detections
-    cols = (
+    return (
         D.c.time_s,
         D.c.track_id,
         D.c.source,
@@ -69,12 +69,34 @@ def sightings(store: Store, f: Filters, limit: int | None = None) -> list[Sighti
         D.c.authorised,
         D.c.zone_id,
     )
-    stmt = _detection_filter(select(*cols), f).order_by(D.c.time_s, D.c.seq)
+
+
+def _sighting(r: Any) -> Sighting:
+    return Sighting(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], bool(r[9]), r[10])
+
+
+def sightings(store: Store, f: Filters, limit: int | None = None) -> list[Sighting]:
+    """Detections matching ``f``, in time order."""
+    D = S.detections
+    stmt = _detection_filter(select(*_sighting_columns()), f).order_by(D.c.time_s, D.c.seq)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    with store.engine.connect() as conn:
+        return [_sighting(r) for r in conn.execute(stmt)]
+
+
+def sighting_records(store: Store, f: Filters, limit: int | None = None) -> list[dict[str, Any]]:
+    """As :func:`sightings`, each row with ``seq`` (its evidence record) and ``detection``:
+    the sighting exactly as logged, so ``replay:`` of the printed list gives the same keys."""
+    D, E = S.detections, S.evidence
+    cols = (*_sighting_columns(), D.c.seq, E.c.payload)
+    stmt = select(*cols).join(E, E.c.seq == D.c.seq)
+    stmt = _detection_filter(stmt, f).order_by(D.c.time_s, D.c.seq)
     if limit is not None:
         stmt = stmt.limit(limit)
     with store.engine.connect() as conn:
         return [
-            Sighting(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], bool(r[9]), r[10])
+            {**asdict(_sighting(r)), "seq": r[-2], "detection": json.loads(r[-1])["detection"]}
             for r in conn.execute(stmt)
         ]
 
