@@ -245,6 +245,27 @@ def test_unknown_category_is_judged_as_a_drone() -> None:
     assert (j.category, j.severity) == (Category.UNKNOWN, Severity.HIGH)
 
 
+def test_manned_above_takes_high_unknown_adsb_targets_as_manned_and_nothing_else() -> None:
+    def adsb(alt_m: float | None, **kw: object) -> Detection:
+        return det(100, 20, remote_id=None, icao="780ABE", kind=SensorKind.ADSB, alt_m=alt_m,
+                   frame=AltFrame.PRESSURE, **kw)  # fmt: skip
+
+    airliner, low_flyer, no_alt = adsb(900.0), adsb(50.0), adsb(None)
+    drone_400 = adsb(400.0, emitter_type=14)  # says it is a UAV: stays a drone
+    rid_400 = det(100, 20, remote_id="RID-9", alt_m=400.0, frame=AltFrame.AMSL)
+    got = judge(airliner, low_flyer, no_alt, drone_400, rid_400, manned_above_m=300.0)
+    assert [j.category for j in got] == [
+        Category.MANNED,
+        Category.UNKNOWN,
+        Category.UNKNOWN,
+        Category.DRONE,
+        Category.DRONE,
+    ]
+    assert got[0].severity is Severity.LOW and got[0].zone_ids == ()
+    # off by default: the same airliner is an unknown, judged as a drone (fail closed)
+    assert one(airliner).category is Category.UNKNOWN
+
+
 def test_no_position_is_low_and_flagged() -> None:
     j = one(det(None, None))
     assert (j.severity, j.flags) == (Severity.LOW, ("no-position",))

@@ -62,6 +62,14 @@ def listen(
     buffer_m: float = typer.Option(
         20.0, "--buffer", "--buffer-m", min=0.0, help="Buffer (m) around high-severity zones."
     ),
+    manned_above_m: float | None = typer.Option(
+        None,
+        "--manned-above",
+        help="Take ADS-B targets without an emitter category (SBS-1 feeds carry none) "
+        "reported above this altitude (m, in their own frame) as manned aircraft. Default: "
+        "off, such targets are judged as drones (fail closed).",
+        show_default=False,
+    ),
     interval_s: float = typer.Option(
         1.0, "--interval", min=0.05, help="Seconds between polls of aircraft-json sources."
     ),
@@ -91,7 +99,13 @@ def listen(
             alerts = AlertRunner(on_alert, _report_alert, timeout_s=alert_timeout)
         view = _LiveView(alerts)
         with EvidenceLog(store) as log:
-            pipeline = open_pipeline(store, log, buffer_m=buffer_m, ground_amsl_m=ground_amsl_m)
+            pipeline = open_pipeline(
+                store,
+                log,
+                buffer_m=buffer_m,
+                ground_amsl_m=ground_amsl_m,
+                manned_above_m=manned_above_m,
+            )
             view.pipeline = pipeline
             try:
                 with view:

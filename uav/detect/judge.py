@@ -232,9 +232,14 @@ class Judge:
         ground_amsl_m: float | None = None,
         pressure_uncertainty_m: float = PRESSURE_UNCERTAINTY_M,
         permit_for: PermitFor | None = None,
+        manned_above_m: float | None = None,
     ) -> None:
         if not (math.isfinite(buffer_m) and buffer_m >= 0):
             raise ValueError(f"buffer_m must be 0 or more, not {buffer_m}")
+        # ADS-B targets without an emitter category (SBS-1 carries none) reported above this
+        # altitude (in their own frame) are taken as manned; None: unknowns are judged as
+        # drones (fail closed)
+        self.manned_above_m = manned_above_m
         self.index = index
         self.fleet = fleet or FleetIds()
         self.permits = tuple(permits)
@@ -270,11 +275,25 @@ class Judge:
         if not n:
             return []
         categories = [d.category for d in detections]
+        if self.manned_above_m is not None:
+            categories = self._manned_by_altitude(detections, categories, self.manned_above_m)
         manned = np.fromiter((c is Category.MANNED for c in categories), bool, n)
         batch = _Batch.of(detections, manned)
         place = self._place(batch)
         by = self._authorised_by(detections, categories, place.inside)
         return self._judgements(track_ids, categories, by, place)
+
+    @staticmethod
+    def _manned_by_altitude(
+        detections: Sequence[Detection], categories: list[Category], above_m: float
+    ) -> list[Category]:
+        unknown, adsb, manned = Category.UNKNOWN, SensorKind.ADSB, Category.MANNED
+        return [
+            manned
+            if c is unknown and d.sensor_kind is adsb and d.alt_m is not None and d.alt_m > above_m
+            else c
+            for d, c in zip(detections, categories, strict=True)
+        ]
 
     def _authorised_by(
         self,

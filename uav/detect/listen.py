@@ -233,6 +233,7 @@ def open_pipeline(
     buffer_m: float = 20.0,
     ground_amsl_m: float | None = None,
     track_timeout_s: float = 60.0,
+    manned_above_m: float | None = None,
 ) -> Pipeline:
     """A pipeline over the database's zones, registered drones and permits (read now; give
     ``listen`` a :class:`PermitRefresher` to follow permit changes)."""
@@ -248,6 +249,7 @@ def open_pipeline(
         permits,
         buffer_m=buffer_m,
         ground_amsl_m=ground_amsl_m,
+        manned_above_m=manned_above_m,
     )
     tracker = Tracker(timeout_s=track_timeout_s)
     return Pipeline(judge, tracker, Incidents(timeout_s=track_timeout_s), sink)
