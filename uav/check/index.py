@@ -8,9 +8,7 @@ Nothing is projected here: a check projects only the zones its legs may touch.
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -18,6 +16,7 @@ import shapely
 from shapely import STRtree
 
 from uav.errors import Location, ZoneValidationError
+from uav.gcpause import paused_gc
 from uav.zones.model import AltitudeRef, Circle, Restriction, Zone
 
 FloatArray = npt.NDArray[np.float64]
@@ -137,20 +136,3 @@ class ZoneIndex:
     @property
     def has_operating_areas(self) -> bool:
         return len(self.areas) > 0
-
-
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector while creating many objects at once.
-
-    With 100,000 zones alive, each of the collections that creating 100,000 boxes triggers
-    scans the whole heap: pausing it makes the build several times faster. Nothing made
-    here holds reference cycles.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()

@@ -17,10 +17,8 @@ every path.
 
 from __future__ import annotations
 
-import gc
 import math
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -28,6 +26,7 @@ from uav.detect.incidents import Incidents
 from uav.detect.judge import Judge
 from uav.detect.model import Detection, Incident, Judgement, Track, sighting_keys
 from uav.detect.track import Tracker
+from uav.gcpause import paused_gc
 
 
 class EvidenceSink(Protocol):
@@ -115,7 +114,7 @@ class Pipeline:
 
     def ingest(self, batch: Sequence[Detection]) -> Result:
         """Ingest one batch (any order); one flush of the sink."""
-        with gc_paused():
+        with paused_gc():
             return self._ingest(batch)
 
     def _ingest(self, batch: Sequence[Detection]) -> Result:
@@ -141,7 +140,7 @@ class Pipeline:
     def tick(self, now_s: float) -> Result:
         """Close tracks and incidents silent at ``now_s`` (e.g. the wall clock while a feed
         is quiet); records what closed."""
-        with gc_paused():
+        with paused_gc():
             return self._tick(now_s)
 
     def _tick(self, now_s: float) -> Result:
@@ -181,18 +180,6 @@ class Pipeline:
             [sightings[i] for i in keep],
             len(batch) - len(keep),
         )
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector for the block; restored however it ends."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _time(d: Detection) -> float:
