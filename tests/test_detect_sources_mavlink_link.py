@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from tests.tcp_support import ScriptedServer
 from uav.detect.model import Detection
 from uav.detect.sources import MavlinkSource, SourceStats
 from uav.detect.sources.base import Backoff
@@ -27,39 +28,9 @@ def adsb_packet(icao: int, seq_lat: int = 0) -> bytes:
     return bytes(msg.pack(mav))
 
 
-class Server:
-    """Accepts connections in turn and runs one script on each."""
-
-    def __init__(self, scripts: list[Callable[[socket.socket], None]]) -> None:
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.sock.settimeout(WAIT_S)
-        self.accepted = 0
-        self.scripts = scripts
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"tcp:127.0.0.1:{self.sock.getsockname()[1]}"
-
-    def _serve(self) -> None:
-        for script in self.scripts:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.accepted += 1
-            with conn:
-                script(conn)
-
-    def close(self) -> None:
-        self.sock.close()
-        self.thread.join(WAIT_S)
-
-
 @pytest.fixture
-def started() -> Iterator[list[tuple[threading.Thread, threading.Event, Server]]]:
-    items: list[tuple[threading.Thread, threading.Event, Server]] = []
+def started() -> Iterator[list[tuple[threading.Thread, threading.Event, ScriptedServer]]]:
+    items: list[tuple[threading.Thread, threading.Event, ScriptedServer]] = []
     yield items
     for thread, stop, server in items:
         stop.set()
@@ -69,7 +40,7 @@ def started() -> Iterator[list[tuple[threading.Thread, threading.Event, Server]]
 
 
 def run(
-    server: Server, started: list[Any], **options: Any
+    server: ScriptedServer, started: list[Any], **options: Any
 ) -> tuple[list[Detection], SourceStats, threading.Event]:
     got: list[Detection] = []
     stats, stop = SourceStats(), threading.Event()
@@ -100,7 +71,7 @@ def test_console_text_then_packets_then_a_drop_and_reconnect(started: list[Any])
         conn.sendall(adsb_packet(0xCCCCCC))
         finished.wait(WAIT_S)
 
-    server = Server([first, second])
+    server = ScriptedServer([first, second], WAIT_S)
     got, stats, _ = run(server, started)
     wait_for(lambda: stats.reconnects == 1, "the reconnect")
     second_may_send.set()
@@ -123,7 +94,7 @@ def test_a_silent_tcp_link_is_reopened(started: list[Any]) -> None:
         conn.sendall(adsb_packet(0xDDDDDD))
         release.wait(WAIT_S)
 
-    server = Server([silent, talking])
+    server = ScriptedServer([silent, talking], WAIT_S)
     got, stats, _ = run(server, started, idle_timeout_s=0.3)
     wait_for(lambda: len(got) == 1, "the detection after the idle reconnect")
     release.set()
@@ -132,7 +103,7 @@ def test_a_silent_tcp_link_is_reopened(started: list[Any]) -> None:
 
 def test_stop_is_prompt_while_connected(started: list[Any]) -> None:
     release = threading.Event()
-    server = Server([lambda conn: release.wait(WAIT_S)])
+    server = ScriptedServer([lambda conn: release.wait(WAIT_S)], WAIT_S)
     _got, _stats, stop = run(server, started)
     wait_for(lambda: server.accepted == 1, "the connection")
     thread = started[-1][0]

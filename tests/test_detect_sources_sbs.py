@@ -6,10 +6,11 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pytest
 
+from tests.tcp_support import ScriptedServer
 from uav.detect.model import AltFrame, Detection, SensorKind
 from uav.detect.sources.base import Backoff, SourceStats
 from uav.detect.sources.sbs import SbsParser, SbsSource
@@ -115,48 +116,19 @@ def test_other_record_kinds_are_ignored_and_repeats_are_duplicates() -> None:
 # ------------------------------------------------------------- TCP client
 
 
-@dataclass
-class FakeDump1090:
-    """A local TCP server (port 0) that runs one script per accepted connection."""
-
-    scripts: list[Callable[[socket.socket], None]]
-    sock: socket.socket = field(init=False)
-    accepted: int = 0
-
-    def __post_init__(self) -> None:
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.sock.settimeout(WAIT_S)
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-
-    @property
-    def port(self) -> int:
-        return int(self.sock.getsockname()[1])
-
-    def _serve(self) -> None:
-        for script in self.scripts:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.accepted += 1
-            with conn:
-                script(conn)
-
-
 @pytest.fixture
-def server_factory() -> Iterator[Callable[..., FakeDump1090]]:
-    servers: list[FakeDump1090] = []
+def server_factory() -> Iterator[Callable[..., ScriptedServer]]:
+    """Fake dump1090s: local TCP servers running one script per connection."""
+    servers: list[ScriptedServer] = []
 
-    def make(*scripts: Callable[[socket.socket], None]) -> FakeDump1090:
-        server = FakeDump1090(list(scripts))
-        server.thread.start()
+    def make(*scripts: Callable[[socket.socket], None]) -> ScriptedServer:
+        server = ScriptedServer(list(scripts), WAIT_S)
         servers.append(server)
         return server
 
     yield make
     for server in servers:
-        server.sock.close()
-        server.thread.join(WAIT_S)
+        server.close()
 
 
 @dataclass
@@ -201,7 +173,7 @@ def hold_until(event: threading.Event) -> Callable[[socket.socket], None]:
 
 
 def test_tcp_lines_malformed_partial_and_reconnect(
-    server_factory: Callable[..., FakeDump1090], run_source: Callable[[SbsSource], Running]
+    server_factory: Callable[..., ScriptedServer], run_source: Callable[[SbsSource], Running]
 ) -> None:
     half_sent = threading.Event()
     release_second = threading.Event()
@@ -261,7 +233,7 @@ def test_tcp_refused_then_served_and_stop_is_prompt(
 
 
 def test_stop_while_connected_and_idle(
-    server_factory: Callable[..., FakeDump1090], run_source: Callable[[SbsSource], Running]
+    server_factory: Callable[..., ScriptedServer], run_source: Callable[[SbsSource], Running]
 ) -> None:
     release = threading.Event()
     server = server_factory(hold_until(release))
