@@ -12,6 +12,8 @@ from rich.markup import escape
 from uav.cli.common import (
     EXIT_CODES_HELP,
     EXIT_ERROR,
+    EXIT_FINDINGS,
+    EXIT_OK,
     err,
     handle_errors,
     open_store,
@@ -87,7 +89,9 @@ def up(
         120.0, "--timeout", min=1.0, help="Readiness bound, in seconds of vehicle time."
     ),
     no_wait: bool = typer.Option(
-        False, "--no-wait", help="Do not wait for GPS and EKF (register at once)."
+        False,
+        "--no-wait",
+        help="Do not wait for GPS and EKF (register at once; intruders' missions not started).",
     ),
     wipe: bool = typer.Option(
         False, "--wipe", help="Start from an empty working folder (fresh eeprom)."
@@ -97,6 +101,8 @@ def up(
     """Start simulated drones, wait until they can fly, and register them in the fleet.
 
     Intruders (role = intruder) are started but not registered: they are not the unit's.
+    An intruder with a `mission` gets it uploaded, armed and started in AUTO (not checked
+    against the zones); if that fails its simulator keeps running.
     """
     from uav.sitl import control
     from uav.sitl.config import default_configs_dir, select_configs
@@ -137,8 +143,9 @@ def up(
             )
         registered = _register(store, instances)
     _report_up(instances, registered, as_json)
-    if any(i.error for i in instances):
-        raise typer.Exit(EXIT_ERROR)
+    code = _up_exit_code(instances)
+    if code != EXIT_OK:
+        raise typer.Exit(code)
 
 
 @app.command("down")
@@ -215,6 +222,7 @@ def status_json(s: InstanceStatus) -> dict[str, object]:
         "workdir": r.workdir,
         "log": r.log,
         "command": list(r.argv),
+        "mission": None if r.mission is None else r.mission.to_json(),
     }
 
 
@@ -279,6 +287,39 @@ def _report_up(instances: list[Instance], registered: set[str], as_json: bool) -
         elif i.config.is_intruder:
             parts.append("an intruder, not registered in the fleet")
         err.print(f"{escape(label)}: {', '.join(parts)}")
+        _report_mission(i)
+
+
+def _report_mission(i: Instance) -> None:
+    """``NAME: mission of N items started``, or why it was not (the simulator runs on)."""
+    cfg = i.config
+    if cfg.mission is None:
+        return
+    name = escape(cfg.name)
+    if i.mission is not None and i.mission_error is None:
+        err.print(f"{name}: mission of {i.mission.items} items started")
+    elif i.mission_error is not None:
+        err.print(
+            f"[bold red]error:[/] {name}: mission not started: {escape(str(i.mission_error))}; "
+            f"the simulator is left running (`uav sitl down {name}`)"
+        )
+    elif i.already_running:
+        err.print(f"{name}: already running; its mission was not uploaded again")
+    else:
+        err.print(f"[yellow]{name}: mission not started[/] (no readiness wait: --no-wait)")
+
+
+def _up_exit_code(instances: list[Instance]) -> int:
+    """2 for a drone not ready or a mission that failed on the link; 1 for a mission the
+    vehicle refused; else 0."""
+    from uav.fleet.errors import DroneRefused
+
+    if any(i.error for i in instances):
+        return EXIT_ERROR
+    failed = [i.mission_error for i in instances if i.mission_error is not None]
+    if any(not isinstance(e, DroneRefused) for e in failed):
+        return EXIT_ERROR
+    return EXIT_FINDINGS if failed else EXIT_OK
 
 
 def _instance_json(i: Instance, registered: bool) -> dict[str, object]:
@@ -295,4 +336,5 @@ def _instance_json(i: Instance, registered: bool) -> dict[str, object]:
         "registered": registered,
         "error": None if i.error is None else str(i.error),
         "log": i.record.log,
+        "mission": None if i.mission is None else i.mission.to_json(),
     }

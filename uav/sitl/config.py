@@ -12,11 +12,14 @@ import os
 import re
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from uav.errors import InputError, Location
+
+if TYPE_CHECKING:
+    from uav.link import MissionItemInt
 
 VEHICLES = ("copter",)
 MODELS = ("+", "quad")
@@ -41,6 +44,7 @@ TOP_KEYS = {
     "role",
     "home",
     "intruders",
+    "mission",
 }
 HOME_KEYS = {"lat_deg", "lon_deg", "alt_amsl_m", "heading_deg"}
 
@@ -78,6 +82,9 @@ class SitlConfig:
     role: str | None = None
     source: Path | None = None
     intruders: Path | None = None  # set-track intruders for the emulator (absolute path)
+    mission: Path | None = None  # an intruder's plan, flown by `up` (absolute path)
+    # the items uploaded (seq 0 = home placeholder), read and checked with the config
+    mission_items: tuple[MissionItemInt, ...] = field(default=(), repr=False)
 
     @property
     def is_intruder(self) -> bool:
@@ -220,11 +227,15 @@ def _config_from_mapping(raw: Mapping[str, Any], path: Path) -> SitlConfig:
         raise InputError(f"speedup {speedup}: must be above 0", where)
     params = _param_paths(raw, path)
     _check_sysid_param(sysid, params, where)
+    home = _home(raw.get("home"), where)
+    from uav.sitl.intruder import load_mission
+
+    mission, mission_items = load_mission(raw, path, home, role)
     return SitlConfig(
         name=name,
         vehicle=vehicle,
         model=model,
-        home=_home(raw.get("home"), where),
+        home=home,
         instance=instance,
         speedup=speedup,
         sysid=sysid,
@@ -234,6 +245,8 @@ def _config_from_mapping(raw: Mapping[str, Any], path: Path) -> SitlConfig:
         role=role,
         source=path.resolve(),
         intruders=_intruders_path(raw, path),
+        mission=mission,
+        mission_items=mission_items,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -16,12 +17,14 @@ from uav.sitl.errors import SitlError
 from uav.sitl.ports import busy_ports, connect_url, ports_for
 from uav.sitl.ready import READY_TIMEOUT_VEHICLE_S, ReadyState, wait_ready
 from uav.sitl.tracking import (
+    MissionRecord,
     ProcessRecord,
     ProcessTable,
     is_alive,
     owns_pid,
     stop_process,
 )
+from uav.timeutil import now_utc
 
 if TYPE_CHECKING:
     from uav.store import Store
@@ -32,7 +35,9 @@ ReadyProgress = Callable[[str, ReadyState], None]
 
 @dataclass(frozen=True)
 class Instance:
-    """One drone after ``up``: its process, its URL, and how the readiness wait went."""
+    """One drone after ``up``: its process, its URL, how the readiness wait went (``error``:
+    not ready, stopped again) and, for an intruder with a mission, how starting it went
+    (``record.mission``; ``mission_error``: not started, the simulator left running)."""
 
     config: SitlConfig
     record: ProcessRecord
@@ -40,6 +45,11 @@ class Instance:
     already_running: bool = False
     ready: ReadyState | None = None
     error: UavError | None = None
+    mission_error: UavError | None = None
+
+    @property
+    def mission(self) -> MissionRecord | None:
+        return self.record.mission
 
 
 @dataclass(frozen=True)
@@ -91,12 +101,16 @@ def up(
     wait: bool = True,
     timeout_vehicle_s: float = READY_TIMEOUT_VEHICLE_S,
     on_progress: ReadyProgress | None = None,
+    fly_missions: bool = True,
 ) -> list[Instance]:
     """Start the configs not running yet, then wait for the new ones, all at once.
 
     A drone that does not get ready is stopped again and comes back with ``error`` set.
-    Drones already running are left alone (not waited for: a ground station may hold their
-    SERIAL0). If the call is interrupted, what it started is stopped again.
+    Then each new intruder with a mission flies it (``fly_missions``; see
+    :mod:`uav.sitl.intruder`); one whose mission does not start keeps running and comes back
+    with ``mission_error`` set. Drones already running are left alone (not waited for: a
+    ground station may hold their SERIAL0). If the call is interrupted, what it started is
+    stopped again.
     """
     launch.check_launchable(configs, launcher)
     running = plan_up(configs, table)
@@ -130,10 +144,34 @@ def up(
             except BaseException:
                 cancel.set()  # e.g. Ctrl-C: end the waits now, then undo this call
                 raise
+        result = [waited.get(i.config.name, i) for i in instances]
+        if fly_missions:
+            result = [_start_mission(i, table, timeout_vehicle_s) for i in result]
     except BaseException:
         _stop_started(instances, table)
         raise
-    return [waited.get(i.config.name, i) for i in instances]
+    return result
+
+
+def _start_mission(inst: Instance, table: ProcessTable, timeout_vehicle_s: float) -> Instance:
+    """Fly the mission of a new, ready intruder; record the outcome with its process."""
+    from uav.sitl.intruder import fly_mission
+
+    cfg = inst.config
+    if not cfg.mission_items or inst.ready is None or inst.error is not None:
+        return inst
+    items = len(cfg.mission_items) - 1  # without the home placeholder
+    error: UavError | None = None
+    try:
+        fly_mission(inst.url, cfg, ready_timeout_s=timeout_vehicle_s)
+        outcome = MissionRecord(str(cfg.mission), items, started_at=now_utc().isoformat())
+    except UavError as exc:
+        error = exc
+        outcome = MissionRecord(str(cfg.mission), items, error=str(exc))
+    record = replace(inst.record, mission=outcome)
+    with contextlib.suppress(SitlError):  # stopped meanwhile by `uav sitl down`: nothing to note
+        table.update(record)
+    return replace(inst, record=record, mission_error=error)
 
 
 def _stop_started(instances: Sequence[Instance], table: ProcessTable) -> None:

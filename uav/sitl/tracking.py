@@ -30,6 +30,31 @@ POLL_INTERVAL_S = 0.02
 
 
 @dataclass(frozen=True)
+class MissionRecord:
+    """What ``up`` did with an intruder's mission (not read live from the vehicle):
+    ``items`` without home; ``started_at`` (ISO 8601, UTC) when it was seen running, else
+    None with the reason in ``error``."""
+
+    file: str
+    items: int
+    started_at: str | None = None
+    error: str | None = None
+
+    def to_json(self) -> dict[str, object]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> MissionRecord:
+        started, error = d.get("started_at"), d.get("error")
+        return cls(
+            file=str(d["file"]),
+            items=int(d["items"]),
+            started_at=None if started is None else str(started),
+            error=None if error is None else str(error),
+        )
+
+
+@dataclass(frozen=True)
 class ProcessRecord:
     """One simulator process that uav started."""
 
@@ -45,6 +70,7 @@ class ProcessRecord:
     speedup: float
     role: str | None = None
     proc_start_ticks: int | None = None  # /proc/<pid>/stat field 22, Linux only
+    mission: MissionRecord | None = None  # an intruder's mission, as `up` left it
 
     def to_json(self) -> dict[str, object]:
         d = asdict(self)
@@ -55,6 +81,7 @@ class ProcessRecord:
     def from_json(cls, d: dict[str, Any]) -> ProcessRecord:
         ticks = d.get("proc_start_ticks")
         role = d.get("role")
+        mission = d.get("mission")
         return cls(
             name=str(d["name"]),
             instance=int(d["instance"]),
@@ -68,6 +95,7 @@ class ProcessRecord:
             speedup=float(d["speedup"]),
             role=None if role is None else str(role),
             proc_start_ticks=None if ticks is None else int(ticks),
+            mission=None if mission is None else MissionRecord.from_json(mission),
         )
 
 
@@ -216,9 +244,20 @@ class ProcessTable:
             records.append(record)
             records.sort(key=lambda r: r.instance)
 
-    def remove(self, record: ProcessRecord) -> None:
+    def update(self, record: ProcessRecord) -> None:
+        """Replace the record of the same process (instance and pid); SitlError when it is
+        no longer tracked."""
         with self.locked() as records:
-            records[:] = [r for r in records if r != record]
+            at = [i for i, r in enumerate(records) if _same_process(r, record)]
+            if not at:
+                raise SitlError(f"{record.name} (pid {record.pid}) is no longer tracked")
+            records[at[0]] = record
+
+    def remove(self, record: ProcessRecord) -> None:
+        """Forget the record of this process (same instance and pid), whatever else it
+        holds now (an :meth:`update` may have added a mission)."""
+        with self.locked() as records:
+            records[:] = [r for r in records if not _same_process(r, record)]
 
     def _read(self) -> list[ProcessRecord]:
         if not self.path.exists():
@@ -234,6 +273,10 @@ class ProcessTable:
         body = {"version": 1, "instances": [r.to_json() for r in records]}
         tmp.write_text(json.dumps(body, indent=2) + "\n", encoding="utf-8")
         os.replace(tmp, self.path)
+
+
+def _same_process(a: ProcessRecord, b: ProcessRecord) -> bool:
+    return (a.name, a.instance, a.pid) == (b.name, b.instance, b.pid)
 
 
 def default_state_dir() -> Path:
