@@ -10,6 +10,7 @@ from dataclasses import replace
 from types import SimpleNamespace
 
 from uav.check.index import ZoneIndex
+from uav.enforce.gate import DecisionGate
 from uav.enforce.model import EnforcementEvent, EventKind
 from uav.enforce.options import MonitorOptions
 from uav.enforce.predict import Predictor
@@ -35,16 +36,20 @@ def test_a_drone_that_cannot_be_judged_raises_one_uncertain_event_until_it_can()
         drone="TH-01",
     )
     events: list[EnforcementEvent] = []
+    gate = DecisionGate()
     watch = DroneWatch(
         DroneTarget("TH-01", "tcp:127.0.0.1:1", 1),
         predictor,
         options,
         events.append,
         threading.Event(),
+        gate,
     )
     unknown_home = replace(drone(vn=10.0), home=None, alt_amsl_m=None, armed=True)
     watch.link = SimpleNamespace(state=unknown_home)  # type: ignore[assignment]
+    gate.arrived("TH-01")
     watch._assess()
+    assert gate.pending == frozenset()  # a failed assessment is a decision too
     watch._assess()
     assert [e.kind for e in events] == [EventKind.UNCERTAIN]
     assert "cannot judge" in events[0].reason and "AMSL" in events[0].reason.upper()

@@ -83,6 +83,7 @@ class Check:
     buffer_m: float
     max_alt_m: float
     margin_s: float
+    ground_rules: bool = True  # home-in-zone (off for paths starting in the air)
     findings: list[RawFinding] = field(default_factory=list)
     used_agl: bool = False
     used_schedules: bool = False

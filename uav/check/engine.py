@@ -79,7 +79,7 @@ from uav.check.areas import check_areas
 from uav.check.context import Check, RawFinding, merge_stays
 from uav.check.geometry import ProjectedZones, clip_box_around
 from uav.check.index import ZoneIndex, ZoneTable
-from uav.check.legs import build_legs, path_frame
+from uav.check.legs import build_legs, check_points, path_frame
 from uav.check.report import (
     ABOVE_CEILING,
     CheckReport,
@@ -88,12 +88,15 @@ from uav.check.report import (
     describe_position,
     sort_findings,
 )
+from uav.check.scope import LocalScope
 from uav.check.zonerules import check_ground, check_restricted, ground_points
 from uav.errors import CheckUncertain, InputError
 from uav.plans.model import FlightPath
 from uav.timeutil import from_epoch
 
 CLIP_PAD_M = 1000.0  # zones are clipped to the path's box grown by the buffer and this
+_NONE = np.empty(0, dtype=np.intp)
+Box = tuple[float, float, float, float]
 
 
 def check_path(
@@ -106,10 +109,23 @@ def check_path(
     buffer_m: float = 20.0,
     max_alt_m: float = 120.0,
     time_margin_s: float = 60.0,
+    scope: LocalScope | None = None,
+    ground_rules: bool = True,
 ) -> CheckReport:
-    """Check ``path`` flown from ``start`` (take-off) against the zones in ``index``."""
+    """Check ``path`` flown from ``start`` (take-off) against the zones in ``index``.
+
+    ``scope``: zones of ``index`` already projected around the path (the same answers,
+    faster; see :mod:`uav.check.scope`). ``ground_rules=False`` leaves out ``home-in-zone``
+    (for a path that starts in the air, as the monitor's predictions do).
+    """
     _check_options(start, buffer_m, max_alt_m, time_margin_s)
-    frame = path_frame(path)
+    if scope is not None and scope.index is not index:
+        raise InputError("the scope was built for another zone index")
+    if scope is not None:
+        check_points(path)
+        frame = scope.frame
+    else:
+        frame = path_frame(path)
     legs = build_legs(path, frame)
     ck = Check(
         path=path,
@@ -122,9 +138,10 @@ def check_path(
         buffer_m=float(buffer_m),
         max_alt_m=float(max_alt_m),
         margin_s=float(time_margin_s),
+        ground_rules=ground_rules,
     )
     try:
-        considered = _run_rules(ck, index)
+        considered = _run_rules(ck, index, scope)
     except GEOSException as exc:  # e.g. a zone made invalid by projection: cannot decide
         raise CheckUncertain(f"a zone's geometry could not be processed: {exc}") from exc
     findings = _materialise(ck)
@@ -139,13 +156,15 @@ def check_path(
     )
 
 
-def _run_rules(ck: Check, index: ZoneIndex) -> int:
+def _run_rules(ck: Check, index: ZoneIndex, scope: LocalScope | None) -> int:
     """Every rule; returns the number of candidate zones."""
     boxes = ck.legs.query_boxes(ck.buffer_m)
     clip_box = clip_box_around(ck.legs, ck.buffer_m + CLIP_PAD_M)
-    considered = _check_restricted(ck, index.restricted, boxes, clip_box)
+    if scope is not None and not scope.covers(clip_box):
+        scope = None  # the path reaches beyond the scope: project as usual
+    considered = _check_restricted(ck, index.restricted, boxes, clip_box, scope)
     if index.has_operating_areas:
-        considered += _check_areas(ck, index.areas, boxes, clip_box)
+        considered += _check_areas(ck, index.areas, boxes, clip_box, scope)
     _above_ceiling(ck)
     return considered
 
@@ -162,32 +181,46 @@ def _check_options(start: datetime, buffer_m: float, max_alt_m: float, margin_s:
 
 
 def _check_restricted(
-    ck: Check, table: ZoneTable, boxes: np.ndarray, clip_box: tuple[float, float, float, float]
+    ck: Check, table: ZoneTable, boxes: np.ndarray, clip_box: Box, scope: LocalScope | None
 ) -> int:
     """enters-zone, enters-warning-zone, within-buffer and home-in-zone; returns the number of
     candidate zones."""
     leg_idx, zone_idx = table.query(boxes)
-    points = ground_points(ck)
-    point_idx, point_zone = table.query(
-        shapely.points([p.lon_deg for p in points], [p.lat_deg for p in points])
-    )
+    points = ground_points(ck) if ck.ground_rules else []
+    point_idx, point_zone = _NONE, _NONE
+    if points:
+        point_idx, point_zone = table.query(
+            shapely.points([p.lon_deg for p in points], [p.lat_deg for p in points])
+        )
     cand = np.unique(np.concatenate([zone_idx, point_zone]))
     if not cand.size:
         return 0
-    zones = ProjectedZones(table, cand, ck.frame, clip_box)
+    zones = _projected(ck, table, cand, clip_box, scope)
     check_restricted(ck, table, zones, leg_idx, zone_idx)
-    check_ground(ck, table, zones, points, point_idx, point_zone)
+    if points:
+        check_ground(ck, table, zones, points, point_idx, point_zone)
     return len(cand)
 
 
 def _check_areas(
-    ck: Check, table: ZoneTable, boxes: np.ndarray, clip_box: tuple[float, float, float, float]
+    ck: Check, table: ZoneTable, boxes: np.ndarray, clip_box: Box, scope: LocalScope | None
 ) -> int:
     leg_idx, zone_idx = table.query(boxes)
     cand = np.unique(zone_idx)
-    zones = ProjectedZones(table, cand, ck.frame, clip_box) if cand.size else None
+    zones = _projected(ck, table, cand, clip_box, scope) if cand.size else None
     check_areas(ck, table, zones, leg_idx, zone_idx)
     return len(cand)
+
+
+def _projected(
+    ck: Check, table: ZoneTable, cand: np.ndarray, clip_box: Box, scope: LocalScope | None
+) -> ProjectedZones:
+    """Zones ``cand`` in the check's frame: from the scope when it has them, else projected."""
+    if scope is not None:
+        zones = scope.zones(table, cand)
+        if zones is not None:
+            return zones
+    return ProjectedZones(table, cand, ck.frame, clip_box)
 
 
 def _above_ceiling(ck: Check) -> None:

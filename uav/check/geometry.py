@@ -53,6 +53,23 @@ class ProjectedZones:
     def __len__(self) -> int:
         return len(self.cand)
 
+    def select(self, cand: IntArray) -> ProjectedZones | None:
+        """Zones ``cand`` (sorted table indices) of these, sharing their projected geometry
+        (nothing is projected again); None when one of them is not among these."""
+        if not len(self.cand):
+            return None if len(cand) else self
+        pos = np.minimum(np.searchsorted(self.cand, cand), len(self.cand) - 1)
+        if (self.cand[pos] != cand).any():
+            return None
+        out = object.__new__(ProjectedZones)
+        out.table = self.table
+        out.cand = cand
+        out.is_circle = self.is_circle[pos]
+        out.geoms = self.geoms[pos]
+        out.cx, out.cy, out.radius_m = self.cx[pos], self.cy[pos], self.radius_m[pos]
+        out._buffered = {}
+        return out
+
     def local(self, zone_idx: IntArray) -> IntArray:
         """Positions in this object of table zone indices (all must be candidates)."""
         return np.searchsorted(self.cand, zone_idx).astype(np.intp)

@@ -123,6 +123,14 @@ class Legs:
 
 def path_frame(path: FlightPath) -> LocalFrame:
     """The local frame centred on the path's lon/lat bounding-box centre."""
+    check_points(path)
+    lons = [p.lon_deg for p in path.points]
+    lats = [p.lat_deg for p in path.points]
+    return LocalFrame((min(lons) + max(lons)) / 2.0, (min(lats) + max(lats)) / 2.0)
+
+
+def check_points(path: FlightPath) -> None:
+    """PlanError for a path without points, or with a non-finite or impossible coordinate."""
     if not path.points:
         raise PlanError("the flight path has no point")
     lons = [p.lon_deg for p in path.points]
@@ -133,7 +141,6 @@ def path_frame(path: FlightPath) -> LocalFrame:
     for p in path.points:
         if not (-90.0 <= p.lat_deg <= 90.0 and -180.0 <= p.lon_deg <= 180.0):
             raise PlanError(f"point {p.label}: ({p.lat_deg}, {p.lon_deg}) is not a lat/lon")
-    return LocalFrame((min(lons) + max(lons)) / 2.0, (min(lats) + max(lats)) / 2.0)
 
 
 def build_legs(path: FlightPath, frame: LocalFrame) -> Legs:

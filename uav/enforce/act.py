@@ -9,6 +9,7 @@ showing the mode, bounded on the vehicle clock) with its outcome as a :class:`Ou
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +30,7 @@ class TimedLink(DroneLink):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.command_sent_s: float | None = None
+        self.on_command_sent: Callable[[], None] | None = None  # after the first one left
 
     def mark(self) -> None:
         """Forget the last command: :attr:`command_sent_s` is the next one's send time."""
@@ -40,6 +42,8 @@ class TimedLink(DroneLink):
         super().send(msg)
         if first:
             self.command_sent_s = sent_s
+            if self.on_command_sent is not None:
+                self.on_command_sent()
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TextIO
 
+from uav.enforce.gate import DecisionGate
 from uav.enforce.model import EnforcementEvent, EventKind, Result
 from uav.enforce.options import MonitorOptions
 from uav.enforce.predict import Predictor
@@ -127,8 +128,9 @@ class Monitor:
         stop = stop or threading.Event()
         deadline = None if duration_s is None else time.monotonic() + duration_s
         halt = threading.Event()
+        gate = DecisionGate()
         self._watches = [
-            DroneWatch(t, self._predictors[t.name], self.options, self._emit, halt)
+            DroneWatch(t, self._predictors[t.name], self.options, self._emit, halt, gate)
             for t in self.targets
         ]
         try:

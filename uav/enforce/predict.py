@@ -30,7 +30,7 @@ from datetime import datetime
 import shapely
 
 from uav.auth.model import Grant
-from uav.check.engine import check_path
+from uav.check.engine import CLIP_PAD_M, check_path
 from uav.check.index import ZoneIndex
 from uav.check.report import (
     ABOVE_CEILING,
@@ -39,6 +39,7 @@ from uav.check.report import (
     OUTSIDE_OPERATING_AREA,
     Finding,
 )
+from uav.check.scope import LocalScope
 from uav.enforce.clearance import Here, NearestZone, metres_per_degree, nearest_zone
 from uav.enforce.model import Position
 from uav.errors import InputError
@@ -49,6 +50,10 @@ BREACH_RULES = frozenset({ENTERS_ZONE, ABOVE_CEILING, OUTSIDE_OPERATING_AREA})
 NEAREST_SEARCH_M = 1000.0  # the dashboard names the nearest zone within this distance
 PREFILTER_PAD_M = 50.0  # no zone's box within this of the path's box: nothing to check
 MIN_STOP_SPEED_MPS = 0.2  # slower than this, the drone is taken as stopped where it is
+# A drone's scope (uav.check.scope) holds the zones that its predictions may need while it
+# moves up to SCOPE_ROAM_M from where it was built; then a new one is built.
+SCOPE_ROAM_M = 400.0
+SCOPE_SLACK_M = 100.0  # on top of the path's length and the check's 1 km clipping pad
 
 
 @dataclass(frozen=True)
@@ -114,6 +119,13 @@ class Predictor:
         self.grants = tuple(grants)
         self.drone = drone
         self.prefilter = True  # skip the full check when no zone is anywhere near
+        self._scope: LocalScope | None = None  # this drone's neighbourhood, projected once
+
+    @property
+    def scope(self) -> LocalScope | None:
+        """The zones around the drone, projected for its predictions (None before the first
+        prediction near a zone)."""
+        return self._scope
 
     def for_drone(self, drone: str, grants: Sequence[Grant]) -> Predictor:
         """The same predictor for another drone and its grants (the index is shared)."""
@@ -177,6 +189,8 @@ class Predictor:
             buffer_m=0.0,
             max_alt_m=self.max_alt_m,
             time_margin_s=self.time_margin_s,
+            scope=self._scope_for(path),
+            ground_rules=False,
         )
         t0 = now.timestamp()
         breaches = sorted(
@@ -185,6 +199,33 @@ class Predictor:
         )
         warnings = tuple(_breach(f, t0) for f in report.warnings if f.rule == ENTERS_WARNING_ZONE)
         return (breaches[0] if breaches else None), warnings
+
+    def prepare(self, state: VehicleState, now: datetime) -> None:
+        """Project the zones around the drone (its :attr:`scope`) unless its current scope
+        serves the next predictions. Takes milliseconds (the zones within
+        :data:`SCOPE_ROAM_M` + 1.1 km): call it off the critical path, after the decision."""
+        here = _here(state, now, self.drone)
+        motion = _velocity(state)
+        if here is None or motion is None:
+            return
+        path = _straight_path(here, motion, self.lookahead_s)
+        if self._scope_for(path) is not None or self._nothing_near(path):
+            return
+        reach_m = _reach_m(path)
+        self._scope = LocalScope(self.index, here.lon_deg, here.lat_deg, reach_m + SCOPE_ROAM_M)
+
+    def _scope_for(self, path: FlightPath) -> LocalScope | None:
+        """The drone's scope when it serves ``path`` (built for this index, holding the path's
+        surroundings), else None: the check then projects as usual."""
+        scope = self._scope
+        first = path.points[0]
+        if (
+            scope is None
+            or scope.index is not self.index
+            or not scope.holds(first.lon_deg, first.lat_deg, _reach_m(path))
+        ):
+            return None
+        return scope
 
     def _nothing_near(self, path: FlightPath) -> bool:
         """True when the check cannot find anything: no operating areas (leaving them would
@@ -249,6 +290,14 @@ def _straight_path(
         PathPoint(lat1, lon1, alt1, duration_s, f"+{duration_s:g}s"),
     )
     return FlightPath(points, here.lat_deg, here.lon_deg, here.home_amsl_m)
+
+
+def _reach_m(path: FlightPath) -> float:
+    """How far from its start the check of ``path`` looks: its length, the clipping pad."""
+    a, b = path.points[0], path.points[-1]
+    kx, ky = metres_per_degree(a.lat_deg)
+    length_m = math.hypot((b.lon_deg - a.lon_deg) * kx, (b.lat_deg - a.lat_deg) * ky)
+    return length_m + CLIP_PAD_M + SCOPE_SLACK_M
 
 
 def _breach(f: Finding, t0_s: float) -> PredictedBreach:

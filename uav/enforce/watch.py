@@ -29,6 +29,7 @@ from datetime import datetime
 from typing import Any
 
 from uav.enforce.act import Outcome, TimedLink, request_position_rate, switch_mode
+from uav.enforce.gate import DecisionGate
 from uav.enforce.model import EnforcementEvent, EventKind, Position, Result
 from uav.enforce.options import MonitorOptions
 from uav.enforce.predict import Assessment, PredictedBreach, Predictor
@@ -40,6 +41,7 @@ from uav.timeutil import from_epoch, now_utc
 log = logging.getLogger(__name__)
 
 POLL_S = 0.25  # the watch wakes at least this often (wall) to check the link
+HOUSEKEEPING_WAIT_S = 0.05  # events and zone projection wait this long at most for decisions
 LATENCIES_KEPT = 20_000
 # Deceleration (m/s^2) the monitor assumes for each mode when it judges whether the drone
 # stops in time: WPNAV_ACCEL / LOIT_BRK_ACCEL 250 cm/s^2 (ArduCopter defaults; SITL's fence
@@ -93,8 +95,10 @@ class DroneWatch:
         options: MonitorOptions,
         emit: OnEvent,
         stop: threading.Event,
+        gate: DecisionGate | None = None,
     ) -> None:
         self.target = target
+        self.gate = gate or DecisionGate()
         self.name = target.name
         self.predictor = predictor
         self.options = options
@@ -161,6 +165,7 @@ class DroneWatch:
         if msg.get_srcSystem() != self.target.sysid:
             return
         self._arrival_s = time.perf_counter()
+        self.gate.arrived(self.name)
         self._wake.set()
 
     # ------------------------------------------------------------------ the link
@@ -182,6 +187,7 @@ class DroneWatch:
     def _open_link(self) -> bool:
         base = LinkConfig(connect_timeout_s=self.options.connect_timeout_s)
         link = TimedLink(self.target.url, link_config(self.target, base), name=self.name)
+        link.on_command_sent = self._command_sent
         link.add_message_listener(self._on_message)
         try:
             link.open()
@@ -245,19 +251,44 @@ class DroneWatch:
         state = link.state
         now, clock = vehicle_now(state)
         try:
-            assessment = self.predictor.assess(state, now)
-        except UavError as exc:  # e.g. CheckUncertain: fail closed = say so, loudly, once
-            self._set_view(state=state, clock=clock, note=f"cannot assess: {exc}")
-            if not self._uncertain:
-                self._uncertain = True
-                self._emit(EventKind.UNCERTAIN, state, reason=f"cannot judge this drone: {exc}")
-            return
-        self._uncertain = False
+            try:
+                with self.gate.deciding():
+                    assessment = self.predictor.assess(state, now)
+            except UavError as exc:  # e.g. CheckUncertain: fail closed = say so, loudly, once
+                self.gate.done(self.name)
+                self._set_view(state=state, clock=clock, note=f"cannot assess: {exc}")
+                if not self._uncertain:
+                    self._uncertain = True
+                    why = f"cannot judge this drone: {exc}"
+                    self._emit(EventKind.UNCERTAIN, state, reason=why)
+                return
+            self._uncertain = False
+            if arrival_s is not None:
+                self.decision_ms.append((time.perf_counter() - arrival_s) * 1000.0)
+            if assessment is not None:
+                self._enforce(Tick(state, now, clock, arrival_s, assessment))
+        finally:
+            self.gate.done(self.name)
         self._set_view(state=state, clock=clock, assessment=assessment, note=None)
-        if arrival_s is not None:
-            self.decision_ms.append((time.perf_counter() - arrival_s) * 1000.0)
-        if assessment is not None:
-            self._enforce(Tick(state, now, clock, arrival_s, assessment))
+        self._prepare(state, now)
+
+    def _command_sent(self) -> None:
+        """On this watch's thread, right after an action's command left: decided."""
+        self.gate.done(self.name)
+
+    def _prepare(self, state: VehicleState, now: datetime) -> None:
+        """After the decision: project the zones around the drone for its next predictions
+        (when its current scope no longer serves); without one they project as usual."""
+        self.gate.wait_idle(HOUSEKEEPING_WAIT_S, self.name)
+        try:
+            self.predictor.prepare(state, now)
+        except UavError as exc:
+            log.warning("%s: zones around the drone not prepared: %s", self.name, exc)
+
+    def _publish(self, event: EnforcementEvent) -> None:
+        """Hand an event on (the store, the JSON log): after the pending decisions."""
+        self.gate.wait_idle(HOUSEKEEPING_WAIT_S, self.name)
+        self.emit(event)
 
     def _enforce(self, tick: Tick) -> None:
         a = tick.assessment
@@ -357,13 +388,13 @@ class DroneWatch:
             vehicle_unix_s=tick.now.timestamp() if tick.clock == "vehicle" else None,
             clock=tick.clock,
         )
-        self.emit(event)
+        self._publish(event)
         label = f"{mode or 'warn'} {outcome.result.value}"
         self._set_view(last_action=label)
 
     def _emit(self, kind: EventKind, state: VehicleState | None, *, reason: str) -> None:
         now, clock = vehicle_now(state) if state is not None else (now_utc(), "ground")
-        self.emit(
+        self._publish(
             EnforcementEvent(
                 drone=self.name,
                 kind=kind,
