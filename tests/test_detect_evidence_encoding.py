@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sqlalchemy import Column, Integer, MetaData, Table
 
 from tests.detect_evidence_support import T0_S, batch, detection, judgement
 from uav.check.index import ZoneIndex
@@ -34,16 +35,22 @@ from uav.detect.model import (
     AltFrame,
     Category,
     Detection,
+    Incident,
+    IncidentState,
     Judgement,
     SensorKind,
     Severity,
+    Track,
+    TrackChange,
+    new_incident,
     new_judgement,
+    new_track,
     sighting_key,
 )
 from uav.detect.pipeline import MemorySink, Pipeline
+from uav.detect.report_query import Filters, sightings, stats
 from uav.detect.track import EARTH_RADIUS_M, PlotGate, Tracker
 from uav.store import Store
-from uav.store import schema_evidence as S
 from uav.store.evidence import fast_insert, logged_keys
 
 
@@ -231,11 +238,13 @@ def test_a_repeat_that_got_past_the_check_is_refused_by_the_index(db: Path) -> N
 @pytest.mark.parametrize("n", [1, 40, 499, 500, 1001])
 def test_multi_row_insert_writes_every_row_in_order(db: Path, n: int) -> None:
     store = Store.open(db)
+    pairs = Table("pairs", MetaData(), Column("seq", Integer), Column("zone_id", Integer))
     rows = [(i, i * 7) for i in range(1, n + 1)]
     with store.begin() as conn:
-        fast_insert(conn, S.detection_zones, rows)
+        pairs.create(conn)
+        fast_insert(conn, pairs, rows)
     with store.engine.connect() as conn:
-        got = conn.exec_driver_sql("SELECT seq, zone_id FROM detection_zones ORDER BY seq")
+        got = conn.exec_driver_sql("SELECT seq, zone_id FROM pairs ORDER BY rowid")
         assert [tuple(r) for r in got] == rows
     store.close()
 
@@ -264,3 +273,41 @@ def test_ingest_restores_the_garbage_collector_on_every_path() -> None:
         assert not gc.isenabled()  # left as it was found
     finally:
         gc.enable()
+
+
+def test_new_track_and_new_incident_equal_the_dataclasses() -> None:
+    t_args = ("rid:X", Category.DRONE, 1.0, 2.0, 3, 23.1, 113.3, 50.0, AltFrame.AMSL, False,
+              None, "X", None, 23.0, 113.0, TrackChange.NEW)  # fmt: skip
+    made_t, plain_t = new_track(*t_args), Track(*t_args)
+    assert made_t == plain_t and hash(made_t) == hash(plain_t) and vars(made_t) == vars(plain_t)
+    i_args = ("rid:X@7#1", "rid:X", 7, "z", Severity.HIGH, IncidentState.OPEN, 1.0, 2.0, None,
+              2, False, 23.1, 113.3, 50.0, "X", None, 23.0, 113.0)  # fmt: skip
+    made_i, plain_i = new_incident(*i_args), Incident(*i_args)
+    assert made_i == plain_i and hash(made_i) == hash(plain_i) and vars(made_i) == vars(plain_i)
+    with pytest.raises(ValueError):
+        new_track(*t_args[:-1])  # every field, or none made
+
+
+def test_time_and_zone_filters_give_what_a_scan_gives(db: Path) -> None:
+    """--since/--until read a range of the key index (no index on time): the rows are those
+    whose time_s is in [since, until], boundaries included, as a plain scan says. --zone
+    matches a zone in the zone_ids text, not a zone whose id merely contains its digits."""
+    store = Store.open(db)
+    dets = [detection(i) for i in range(40)]  # 0.5 s apart
+    zones = [(9,), (19,), (7, 9), ()]
+    js = [judgement(d, zone_ids=zones[i % 4]) for i, d in enumerate(dets)]
+    with EvidenceLog(store, background=False) as log:
+        log.append_detections(dets, js)
+    times = [d.time_s for d in dets]
+    for since, until in [(times[3], times[17]), (times[3] + 1e-4, times[17] - 1e-4),
+                         (times[0] - 5.0, times[39] + 5.0), (-1e300, 1e300), (times[39], None),
+                         (None, times[0]), (times[5] + 0.0004, times[5] + 0.0009)]:  # fmt: skip
+        got = [s.time_s for s in sightings(store, Filters(since_s=since, until_s=until))]
+        lo = -math.inf if since is None else since
+        hi = math.inf if until is None else until
+        assert got == [t for t in times if lo <= t <= hi], (since, until)
+    in_9 = [s.time_s for s in sightings(store, Filters(zone_id=9))]
+    assert in_9 == [t for t, z in zip(times, zones * 10, strict=True) if 9 in z]
+    per_zone = {z["zone_id"]: z["detections"] for z in stats(store, Filters()).per_zone}
+    assert per_zone == {9: 20, 19: 10, 7: 10}
+    store.close()

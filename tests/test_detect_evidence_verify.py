@@ -175,8 +175,9 @@ def test_deleted_detections_row_is_an_index_mismatch(logged: Path) -> None:
 
 
 def test_edited_zone_membership_is_an_index_mismatch(logged: Path) -> None:
-    tamper(logged, "DELETE FROM detection_zones WHERE seq = 1 AND zone_id = 9")
-    assert check(logged)[:2] == (INDEX_MISMATCH, 1)
+    tamper(logged, "UPDATE detections SET zone_ids = '7' WHERE seq = 1")  # was '7,9'
+    what, seq, detail = check(logged)
+    assert (what, seq) == (INDEX_MISMATCH, 1) and "zone_ids" in detail
 
 
 def test_edited_track_and_incident_rows_are_index_mismatches(logged: Path) -> None:

@@ -13,7 +13,7 @@ Records are buffered and written in one transaction per batch: on :meth:`flush`,
 buffer holds ``batch_max`` detections, when an append finds the oldest buffered record older
 than ``batch_s``, and from a background thread every ``batch_s`` while records wait
 (``background=True``). Each transaction inserts the chained ``evidence`` records and their
-query rows (``detections``, ``detection_zones``, ``tracks``, ``incidents``) together.
+query rows (``detections``, ``tracks``, ``incidents``) together.
 
 Durability (SQLite): WAL mode with ``synchronous=NORMAL`` (the store's default) makes every
 committed batch survive a crash or ``kill -9`` of the process; a kill loses at most the open
@@ -270,7 +270,7 @@ class EvidenceLog:
                     tip = self._insert(self._conn, work, start)
                 self.tip = tip
                 self._absent_tip = None  # these keys are logged now
-                n_det = sum(1 for k in work.keys if k is not None)
+                n_det = len(work.keys)
                 return Commit(len(work.records), n_det, dropped, tip)
             except SQLAlchemyError as exc:
                 self._absent_tip = None  # ask the database again on the retry
@@ -279,7 +279,7 @@ class EvidenceLog:
         raise AssertionError("unreachable")
 
     def _dedupe(self, batch: Batch, tip: ChainTip) -> tuple[Batch, int]:
-        keys = [k for k in batch.keys if k is not None]
+        keys = batch.keys
         if not keys:
             return batch, 0
         if tip == self._absent_tip and self._absent.issuperset(keys):
@@ -290,9 +290,7 @@ class EvidenceLog:
             return batch, 0
         seen: set[str] = set()
         drop: set[int] = set()
-        for i, k in enumerate(batch.keys):
-            if k is None:
-                continue
+        for i, k in enumerate(keys):
             if k in present or k in seen:
                 drop.add(i)
             seen.add(k)
@@ -303,12 +301,10 @@ class EvidenceLog:
         rows = chain(tip, batch.records)
         fast_insert(conn, S.evidence, rows)
         base = tip.seq + 1
-        det_rows = [(base + i, *t) for i, t in enumerate(batch.tails) if t is not None]
+        det_rows = batch.rows
+        for i, row in zip(batch.at, det_rows, strict=True):
+            row[0] = base + i
         fast_insert(conn, S.detections, det_rows)
-        zone_rows = [
-            (base + i, z) for i, zs in enumerate(batch.zones) if zs for z in sorted(set(zs))
-        ]
-        fast_insert(conn, S.detection_zones, zone_rows)
         upsert_states(conn, base, batch.states)
         new_tip = ChainTip(rows[-1][0], rows[-1][5]) if rows else tip
         if rows:

@@ -72,8 +72,14 @@ def _judgement_text(d: dict[str, Any]) -> str:
     """canonical_json of the judgement's document, written out field by field in key
     order (several times faster; ingest runs it per detection). Raises TypeError or
     KeyError on a field of another type than declared (the caller then encodes the dict)."""
+    return _judgement_text_with(d, ",".join(map(_int_repr, d["zone_ids"])))
+
+
+def _judgement_text_with(d: dict[str, Any], zone_list: str) -> str:
+    """:func:`_judgement_text` with ``zone_list``: the zone ids' JSON text, comma-separated
+    (computed once for the payload and the ``detections`` row)."""
     by, clearance, flags = d["authorised_by"], d["clearance_m"], d["flags"]
-    zone_id, zone_ids, zone_name = d["zone_id"], d["zone_ids"], d["zone_name"]
+    zone_id, zone_name = d["zone_id"], d["zone_name"]
     text = '{"authorised":' + _BOOL[d["authorised"]]
     if by is not None:
         text += ',"authorised_by":' + _encode_str(by)
@@ -88,8 +94,8 @@ def _judgement_text(d: dict[str, Any]) -> str:
     text += ',"track_id":' + _encode_str(d["track_id"])
     if zone_id is not None:
         text += ',"zone_id":' + _int_repr(zone_id)
-    if zone_ids:
-        text += ',"zone_ids":[' + ",".join(map(_int_repr, zone_ids)) + "]"
+    if zone_list:
+        text += ',"zone_ids":[' + zone_list + "]"
     if zone_name is not None:
         text += ',"zone_name":' + _encode_str(zone_name)
     return text + "}"
@@ -159,6 +165,12 @@ def _num(v: float | None) -> float | None:
     return None if v is None or v != v else v
 
 
+def zone_ids_text(zone_ids: Sequence[int]) -> str | None:
+    """The ``detections.zone_ids`` column: the judgement's zones (the judge lists them
+    ascending) comma-separated; None for none."""
+    return ",".join(map(str, zone_ids)) if zone_ids else None
+
+
 def detection_row_tail(det: Detection, j: Judgement, key: str) -> tuple[Any, ...]:
     """A ``detections`` row without its seq, in column order."""
     return (
@@ -174,34 +186,40 @@ def detection_row_tail(det: Detection, j: Judgement, key: str) -> tuple[Any, ...
         str(j.severity),
         bool(j.authorised),
         j.zone_id,
+        zone_ids_text(j.zone_ids),
     )
 
 
 @dataclass
 class Batch:
-    """Records prepared for the chain (everything but seq and hashes)."""
+    """Records prepared for the chain (everything but seq and hashes).
+
+    ``rows[i]``: the ``detections`` row of the detection record ``records[at[i]]``, a list
+    whose first item (its seq) is set when the batch is chained; ``keys[i]`` its key.
+    ``states``: (record index, the track or incident) of the other records."""
 
     records: list[PendingRecord] = field(default_factory=list)
-    keys: list[str | None] = field(default_factory=list)  # per record; None: not a detection
-    tails: list[tuple[Any, ...] | None] = field(default_factory=list)
-    zones: list[tuple[int, ...]] = field(default_factory=list)
-    states: list[Track | Incident | None] = field(default_factory=list)
-
-    def add(self, rec: PendingRecord, key: str | None, tail: Any, zones: Any, state: Any) -> None:
-        self.records.append(rec)
-        self.keys.append(key)
-        self.tails.append(tail)
-        self.zones.append(zones)
-        self.states.append(state)
+    at: list[int] = field(default_factory=list)
+    keys: list[str] = field(default_factory=list)
+    rows: list[list[Any]] = field(default_factory=list)
+    states: list[tuple[int, Track | Incident]] = field(default_factory=list)
 
     def without(self, drop: set[int]) -> Batch:
-        keep = [i for i in range(len(self.records)) if i not in drop]
+        """The batch without the detections ``drop`` (indexes into ``keys``)."""
+        gone = {self.at[i] for i in drop}
+        new_index: dict[int, int] = {}
+        records: list[PendingRecord] = []
+        for i, rec in enumerate(self.records):
+            if i not in gone:
+                new_index[i] = len(records)
+                records.append(rec)
+        keep = [i for i in range(len(self.keys)) if i not in drop]
         return Batch(
-            [self.records[i] for i in keep],
+            records,
+            [new_index[self.at[i]] for i in keep],
             [self.keys[i] for i in keep],
-            [self.tails[i] for i in keep],
-            [self.zones[i] for i in keep],
-            [self.states[i] for i in keep],
+            [self.rows[i] for i in keep],
+            [(new_index[i], st) for i, st in self.states],
         )
 
 
@@ -218,16 +236,18 @@ def require_finite(times_s: list[float], what: str) -> None:
 def prepare(entries: Sequence[Entry]) -> Batch:
     """Payloads and query-table rows for buffered entries, in append order (the hot loop)."""
     batch = Batch()
-    add = batch.add
+    records, states = batch.records, batch.states
     for kind, objs, judgements, keys, sightings in entries:
         if kind == "detection":
             _add_detections(batch, objs, judgements, keys, sightings)
         elif kind == "track":
             for t in objs:
-                add(("track", t.last_s, state_payload(t)), None, None, (), t)
+                states.append((len(records), t))
+                records.append(("track", t.last_s, state_payload(t)))
         else:
             for inc in objs:
-                add(("incident", inc.updated_s, state_payload(inc)), None, None, (), inc)
+                states.append((len(records), inc))
+                records.append(("incident", inc.updated_s, state_payload(inc)))
     return batch
 
 
@@ -238,35 +258,54 @@ def _add_detections(
     keys: Sequence[str],
     sightings: Sequence[str] | None,
 ) -> None:
+    """Each detection's record and ``detections`` row, in one pass (it runs per detection:
+    the fields are read from the objects' dicts once)."""
     if sightings is None:
         sightings = [d.sighting_json() for d in dets]
-    payload = _payload
-    batch.records.extend(
-        [
-            ("detection", d.time_s, payload(s, d.extra, judgement_json(j), d.received_s))
-            for d, j, s in zip(dets, js, sightings, strict=True)
-        ]
-    )
+    records, rows = batch.records, batch.rows
+    add_record, add_row = records.append, rows.append
+    start = len(records)
+    payload, num, text_with, int_text = _payload, _num, _judgement_text_with, _int_repr
+    for d, j, key, s in zip(dets, js, keys, sightings, strict=True):
+        dv, jv = vars(d), vars(j)
+        t = dv["time_s"]
+        try:  # the zone list once, for the payload and the row
+            zone_list = ",".join(map(int_text, jv["zone_ids"]))
+            judged = text_with(jv, zone_list)
+        except (TypeError, KeyError):  # a field of an unexpected type: the general way
+            zone_list = zone_ids_text(j.zone_ids) or ""
+            judged = judgement_json(j)
+        add_record(("detection", t, payload(s, dv["extra"], judged, dv["received_s"])))
+        frame = dv["alt_frame"]
+        add_row(
+            [
+                None, key, float(t), dv["source"], jv["track_id"], num(dv["lat_deg"]),
+                num(dv["lon_deg"]), num(dv["alt_m"]), None if frame is None else str(frame),
+                str(jv["category"]), str(jv["severity"]), bool(jv["authorised"]),
+                jv["zone_id"], zone_list or None,
+            ]
+        )  # fmt: skip
+    batch.at.extend(range(start, len(records)))
     batch.keys.extend(keys)
-    batch.tails.extend(map(detection_row_tail, dets, js, keys))
-    batch.zones.extend([j.zone_ids for j in js])
-    batch.states.extend([None] * len(dets))
 
 
-def upsert_states(conn: Connection, base: int, states: Sequence[Track | Incident | None]) -> None:
+def upsert_states(
+    conn: Connection, base: int, states: Sequence[tuple[int, Track | Incident]]
+) -> None:
     """The latest state of each track / incident in the batch into its table: the batch's
-    rows replace the stored ones (one executemany ``INSERT ... ON CONFLICT DO UPDATE``)."""
-    latest_tracks: dict[str, tuple[Any, ...]] = {}
-    latest_incidents: dict[str, tuple[Any, ...]] = {}
-    for i, st in enumerate(states):
-        if st is None:
-            continue
+    rows replace the stored ones (one executemany ``INSERT ... ON CONFLICT DO UPDATE``).
+    ``states``: (record index in the batch, state); seq is ``base`` + that index."""
+    latest_tracks: dict[str, tuple[int, Track]] = {}
+    latest_incidents: dict[str, tuple[int, Incident]] = {}
+    for i, st in states:
         if isinstance(st, Track):
-            latest_tracks[st.track_id] = _TRACK_ROW.row(st, base + i)
+            latest_tracks[st.track_id] = (base + i, st)
         else:
-            latest_incidents[st.incident_id] = _INCIDENT_ROW.row(st, base + i)
-    fast_upsert(conn, S.tracks, "track_id", list(latest_tracks.values()))
-    fast_upsert(conn, S.incidents, "incident_id", list(latest_incidents.values()), INCIDENT_FIXED)
+            latest_incidents[st.incident_id] = (base + i, st)
+    track_rows = [_TRACK_ROW.row(st, seq) for seq, st in latest_tracks.values()]
+    incident_rows = [_INCIDENT_ROW.row(st, seq) for seq, st in latest_incidents.values()]
+    fast_upsert(conn, S.tracks, "track_id", track_rows)
+    fast_upsert(conn, S.incidents, "incident_id", incident_rows, INCIDENT_FIXED)
 
 
 # what an incident's records never change (its id says so): kept on update, indexes untouched
@@ -309,4 +348,5 @@ __all__ = [
     "prepare",
     "state_payload",
     "upsert_states",
+    "zone_ids_text",
 ]

@@ -30,6 +30,7 @@ from uav.detect.model import (
     IncidentState,
     Judgement,
     Severity,
+    new_incident,
 )
 
 
@@ -53,25 +54,25 @@ class _Open:
     def record(
         self, state: IncidentState, operator: tuple[float, float] | None, closed_s: float | None
     ) -> Incident:
-        return Incident(
-            incident_id=self.incident_id,
-            track_id=self.track_id,
-            zone_id=self.zone_id,
-            zone_name=self.zone_name,
-            severity=self.severity,
-            state=state,
-            opened_s=self.opened_s,
-            updated_s=self.updated_s,
-            closed_s=closed_s,
-            detections=self.detections,
-            authorised=False,
-            lat_deg=self.lat_deg,
-            lon_deg=self.lon_deg,
-            alt_m=self.alt_m,
-            remote_id=self.remote_id,
-            icao_address=self.icao_address,
-            operator_lat_deg=None if operator is None else operator[0],
-            operator_lon_deg=None if operator is None else operator[1],
+        return new_incident(
+            self.incident_id,
+            self.track_id,
+            self.zone_id,
+            self.zone_name,
+            self.severity,
+            state,
+            self.opened_s,
+            self.updated_s,
+            closed_s,
+            self.detections,
+            False,  # authorised drones make no incidents
+            self.lat_deg,
+            self.lon_deg,
+            self.alt_m,
+            self.remote_id,
+            self.icao_address,
+            None if operator is None else operator[0],
+            None if operator is None else operator[1],
         )
 
 

@@ -302,17 +302,27 @@ class Judge:
         inside: list[tuple[int, ...]],
     ) -> list[str | None]:
         """Per detection: ``fleet:<drone>``, ``permit:<id>`` or None (not authorised)."""
-        match = self.fleet.match
+        fleet = self.fleet
+        match, fleet_rids, fleet_icao = fleet.match, fleet.remote_ids, fleet.icao
+        by_link = bool(fleet.links)
         out: list[str | None] = [None] * len(detections)
         ids = self._permit_ids
         manned = Category.MANNED
         for i, d in enumerate(detections):
-            drone = match(d)
-            if drone is not None:
-                out[i] = f"fleet:{drone}"
-            elif not self.permits or categories[i] is manned:
+            # FleetIds.match only when it can match (it runs per detection)
+            rid, icao = d.remote_id, d.icao_address
+            if (
+                (rid is not None and rid in fleet_rids)
+                or (icao is not None and icao in fleet_icao)
+                or (by_link and d.mavlink_sysid is not None)
+            ):
+                drone = match(d)
+                if drone is not None:
+                    out[i] = f"fleet:{drone}"
+                    continue
+            if not self.permits or categories[i] is manned:
                 continue
-            elif ids is None or d.remote_id in ids or d.icao_address in ids:
+            if ids is None or d.remote_id in ids or d.icao_address in ids:
                 permit = self._permit(d, inside[i])
                 if permit is not None:
                     out[i] = f"permit:{getattr(permit, 'id', None)}"

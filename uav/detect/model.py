@@ -250,6 +250,17 @@ def sighting_keys(times_s: Sequence[float], sightings: Sequence[str]) -> list[st
     return out
 
 
+def key_time_ms(time_s: float) -> int:
+    """The time prefix of the key of a sighting at ``time_s``, as an int: milliseconds,
+    clamped as :func:`sighting_key` does (never decreasing with the time, so a time range
+    is a key range)."""
+    t_ms = time_s * 1000.0
+    return math.floor(t_ms) if 0.0 <= t_ms <= _KEY_MS_MAX else (_KEY_MS_MAX if t_ms > 0 else 0)
+
+
+KEY_MS_MAX = _KEY_MS_MAX
+
+
 ADSB_EMITTER_UAV = 14  # ADSB_EMITTER_TYPE_UAV
 
 
@@ -389,3 +400,23 @@ class Incident:
 
     def to_json(self) -> dict[str, Any]:
         return {k: (str(v) if isinstance(v, StrEnum) else v) for k, v in asdict(self).items()}
+
+
+_TRACK_FIELDS = tuple(f.name for f in fields(Track))
+_INCIDENT_FIELDS = tuple(f.name for f in fields(Incident))
+
+
+def new_track(*values: Any) -> Track:
+    """``Track(*values)`` with every field given, in order, without the frozen dataclass's
+    per-field ``__setattr__`` (the tracker makes one per recorded change): an equal
+    object."""
+    t: Track = _new_object(Track)
+    _set_attr(t, "__dict__", dict(zip(_TRACK_FIELDS, values, strict=True)))
+    return t
+
+
+def new_incident(*values: Any) -> Incident:
+    """``Incident(*values)`` with every field given, in order, as :func:`new_track`."""
+    i: Incident = _new_object(Incident)
+    _set_attr(i, "__dict__", dict(zip(_INCIDENT_FIELDS, values, strict=True)))
+    return i

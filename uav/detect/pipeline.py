@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Protocol
 
 from uav.detect.incidents import Incidents
@@ -118,7 +119,7 @@ class Pipeline:
             return self._ingest(batch)
 
     def _ingest(self, batch: Sequence[Detection]) -> Result:
-        detections, keys, sightings, duplicates = self._new_only(sorted(batch, key=_time))
+        detections, keys, sightings, duplicates = self._new_only(sorted(batch, key=_TIME))
         result = Result(duplicates=duplicates)
         if detections:
             track_ids = self.tracker.assign(detections)
@@ -182,5 +183,4 @@ class Pipeline:
         )
 
 
-def _time(d: Detection) -> float:
-    return d.time_s
+_TIME = attrgetter("time_s")

@@ -8,13 +8,15 @@ not a manned aircraft. Times are UNIX seconds; ``since`` and ``until`` are inclu
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Integer, Select, and_, case, cast, exists, func, or_, select
+from sqlalchemy import Integer, Select, and_, case, cast, func, literal, or_, select
 
 from uav.detect.model import (
+    KEY_MS_MAX,
     AltFrame,
     Category,
     Incident,
@@ -22,6 +24,7 @@ from uav.detect.model import (
     Severity,
     Track,
     TrackChange,
+    key_time_ms,
 )
 from uav.detect.report import ReportData, Sighting
 from uav.store import Store
@@ -41,16 +44,19 @@ def _detection_filter(stmt: Select[Any], f: Filters) -> Select[Any]:
     D = S.detections
     if f.since_s is not None:
         stmt = stmt.where(D.c.time_s >= f.since_s)
+        if math.isfinite(f.since_s):  # the key starts with the time: a range of its index
+            stmt = stmt.where(D.c.key >= f"{key_time_ms(f.since_s):012x}")
     if f.until_s is not None:
         stmt = stmt.where(D.c.time_s <= f.until_s)
+        if math.isfinite(f.until_s) and key_time_ms(f.until_s) < KEY_MS_MAX:
+            stmt = stmt.where(D.c.key < f"{key_time_ms(f.until_s) + 1:012x}")
     if f.track_id is not None:
         stmt = stmt.where(D.c.track_id == f.track_id)
     if f.unauthorised:
         stmt = stmt.where(D.c.authorised.is_(False), D.c.category != str(Category.MANNED))
     if f.zone_id is not None:
-        Z = S.detection_zones
-        in_zone = exists().where(Z.c.seq == D.c.seq, Z.c.zone_id == f.zone_id)
-        stmt = stmt.where(or_(D.c.zone_id == f.zone_id, in_zone))
+        listed = (literal(",") + D.c.zone_ids + literal(",")).contains(f",{f.zone_id},")
+        stmt = stmt.where(or_(D.c.zone_id == f.zone_id, listed))
     return stmt
 
 
@@ -246,14 +252,19 @@ def _count_if(cond: Any) -> Any:
 
 
 def _per_zone(conn: Any, f: Filters) -> list[dict[str, Any]]:
-    D, Z, I = S.detections, S.detection_zones, S.incidents  # noqa: E741
+    D, I = S.detections, S.incidents  # noqa: E741
     unauth = and_(D.c.authorised.is_(False), D.c.category != str(Category.MANNED))
+    # per distinct zone list (few): how many detections, how many unauthorised; then per zone
     stmt = _detection_filter(
-        select(Z.c.zone_id, func.count(), _count_if(unauth)).join(D, D.c.seq == Z.c.seq), f
-    ).group_by(Z.c.zone_id)
+        select(D.c.zone_ids, func.count(), _count_if(unauth)).where(D.c.zone_ids.is_not(None)),
+        f,
+    ).group_by(D.c.zone_ids)
     zones: dict[int, dict[str, Any]] = {}
-    for zone_id, n, u in conn.execute(stmt):
-        zones[zone_id] = {"zone_id": zone_id, "detections": n, "unauthorised": int(u or 0)}
+    for listed, n, u in conn.execute(stmt):
+        for zone_id in {int(z) for z in str(listed).split(",")}:
+            z = zones.setdefault(zone_id, {"zone_id": zone_id, "detections": 0, "unauthorised": 0})
+            z["detections"] += n
+            z["unauthorised"] += int(u or 0)
     inc = select(I.c.zone_id, I.c.severity, func.count()).where(I.c.zone_id.is_not(None))
     if f.since_s is not None:
         inc = inc.where(or_(I.c.closed_s.is_(None), I.c.closed_s >= f.since_s))

@@ -20,7 +20,15 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from uav.detect.model import AltFrame, Category, Detection, Judgement, Track, TrackChange
+from uav.detect.model import (
+    AltFrame,
+    Category,
+    Detection,
+    Judgement,
+    Track,
+    TrackChange,
+    new_track,
+)
 
 PLOT_PREFIX = "plot:"
 EARTH_RADIUS_M = 6_371_008.8
@@ -74,7 +82,7 @@ class _State:
         )
 
     def snapshot(self, change: TrackChange) -> Track:
-        return Track(
+        return new_track(
             self.track_id,
             self.category,
             self.first_s,
@@ -92,6 +100,11 @@ class _State:
             self.operator_lon_deg,
             change,
         )
+
+
+_RAD = math.pi / 180.0
+_HALF_RAD = _RAD / 2.0
+_cos, _hypot = math.cos, math.hypot
 
 
 def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -202,9 +215,12 @@ class Tracker:
             return significant  # no position (or not a finite one)
         s.lat_deg, s.lon_deg, s.alt_m, s.alt_frame = lat, lon, d.alt_m, d.alt_frame
         rlat, rlon = s.recorded_lat_deg, s.recorded_lon_deg
-        if rlat is None or rlon is None:
+        if rlat is None or rlon is None or significant:
             return True
-        return significant or distance_m(rlat, rlon, lat, lon) >= self.moved_m
+        # distance_m(rlat, rlon, lat, lon) >= moved_m, inline (it runs per detection)
+        x = (lon - rlon) * _RAD * _cos((rlat + lat) * _HALF_RAD)
+        y = (lat - rlat) * _RAD
+        return EARTH_RADIUS_M * _hypot(x, y) >= self.moved_m
 
     def expire(self, now_s: float) -> list[Track]:
         """Close the tracks silent for more than ``timeout_s`` at ``now_s``."""

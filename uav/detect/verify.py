@@ -4,8 +4,8 @@ The chain (recipe in :mod:`uav.store.evidence`): every record's hash recomputed,
 (``prev_hash`` = the previous record's hash), ``seq`` = 1, 2, 3, ... without gaps, and the
 last record equal to ``meta.evidence_tip``. Then the derived tables, which the CLI filters on:
 each ``detections`` row equal to what its detection record says (key recomputed from the
-recorded detection), one row per detection record and none without; ``detection_zones`` equal
-to the recorded judgement's zones; each ``tracks`` / ``incidents`` / ``permits`` row equal to
+recorded detection, ``zone_ids`` from the recorded judgement), one row per detection record
+and none without; each ``tracks`` / ``incidents`` / ``permits`` row equal to
 the latest record about it. The first problem found is reported (chain problems first, in
 ``seq`` order). A consistent rewrite of the whole chain from some record on cannot be told
 from the database alone: keep the tip (printed by verify) outside it, e.g. in the case file,
@@ -127,7 +127,6 @@ class _Walker:
         records = _stream(self.conn, select(E).order_by(E.c.seq))
         dets = _stream(self.side, select(D).order_by(D.c.seq))
         det = next(dets, None)
-        zones = self._zone_sets()
         expected, prev = 1, GENESIS_HASH
         first_index_problem: Problem | None = None
         by_kind = self.report.by_kind
@@ -148,15 +147,12 @@ class _Walker:
                 if det is None or det.seq != r.seq:
                     first_index_problem = _index(r.seq, r, "no detections row for this record")
                     continue
-                first_index_problem = _check_detection(r, det, zones.pop(r.seq, ()))
+                first_index_problem = _check_detection(r, det)
                 det = next(dets, None)
             elif r.kind in self.latest:
                 first_index_problem = self._note_state(r)
         if first_index_problem is None and det is not None:
             first_index_problem = _index(det.seq, None, "a detections row without a record")
-        if first_index_problem is None and zones:
-            seq = min(zones)
-            first_index_problem = _index(seq, None, "detection_zones rows without a detection")
         return first_index_problem or self._duplicate_keys()
 
     def _check_link(self, r: Any, expected: int, prev: str) -> Problem | None:
@@ -188,13 +184,6 @@ class _Walker:
             if s != r.seq and record_hash(r.prev_hash, s, r.kind, t, r.payload) == r.hash:
                 return s
         return None
-
-    def _zone_sets(self) -> dict[int, tuple[int, ...]]:
-        Z = S.detection_zones
-        out: dict[int, list[int]] = {}
-        for zone_id, seq in self.side.execute(select(Z.c.zone_id, Z.c.seq)):
-            out.setdefault(int(seq), []).append(int(zone_id))
-        return {k: tuple(sorted(v)) for k, v in out.items()}
 
     def _note_state(self, r: Any) -> Problem | None:
         id_field = {"track": "track_id", "incident": "incident_id", "permit": "id"}[r.kind]
@@ -261,7 +250,7 @@ def _permit_expected(table: Any, doc: dict[str, Any]) -> dict[str, Any]:
     return want
 
 
-def _check_detection(r: Any, det: Any, zones: tuple[int, ...]) -> Problem | None:
+def _check_detection(r: Any, det: Any) -> Problem | None:
     try:
         detection, judgement = detection_from_payload(r.payload)
         key = detection.key
@@ -273,9 +262,6 @@ def _check_detection(r: Any, det: Any, zones: tuple[int, ...]) -> Problem | None
     for name, w, g in zip(names, want, got, strict=True):
         if w != g:
             return _index(r.seq, r, f"detections.{name} is {g!r}, the record says {w!r}")
-    if tuple(sorted(set(judgement.zone_ids))) != zones:
-        detail = f"detection_zones {list(zones)}, the record says {list(judgement.zone_ids)}"
-        return _index(r.seq, r, detail)
     return None
 
 

@@ -18,7 +18,6 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
-    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -43,8 +42,11 @@ evidence = Table(
 # ``key`` is Detection.key and UNIQUE: the log's writer checks every batch's keys under the
 # chain's write lock and skips those already logged (idempotent ingest); the index refuses a
 # repeat that got past it (fail closed). Keys start with their time in milliseconds, so that
-# index, like the one on time, grows at one end: a batch's inserts touch its last pages only,
-# however large the table. --track is answered by a scan.
+# index grows at one end (a batch's inserts touch its last pages only, however large the
+# table) and also serves time ranges (``--since``/``--until`` become a key range: no index
+# on time_s). ``zone_ids``: every active zone the detection was inside
+# (Judgement.zone_ids), ascending, comma-separated ("12,40"), NULL for none; ``--zone``
+# matches it as text. --track is answered by a scan.
 detections = Table(
     "detections",
     metadata,
@@ -61,20 +63,9 @@ detections = Table(
     Column("severity", String(8), nullable=False),
     Column("authorised", Boolean, nullable=False),
     Column("zone_id", Integer, nullable=True),  # the zone that set the severity
+    Column("zone_ids", Text, nullable=True),  # every zone it was inside: "12,40"; NULL: none
 )
-Index("ix_detections_time", detections.c.time_s)
 Index("ux_detections_key", detections.c.key, unique=True)
-
-# Every active zone a detection was inside (Judgement.zone_ids), for --zone. Keyed by the
-# detection first, so rows are appended in seq order (no rowid table on SQLite).
-detection_zones = Table(
-    "detection_zones",
-    metadata,
-    Column("seq", Integer, nullable=False),  # the detection's evidence record
-    Column("zone_id", Integer, nullable=False),
-    PrimaryKeyConstraint("seq", "zone_id", name="pk_detection_zones"),
-    sqlite_with_rowid=False,
-)
 
 tracks = Table(  # the latest state of each track
     "tracks",
@@ -146,4 +137,4 @@ permits = Table(
 Index("ix_permits_remote_id", permits.c.remote_id)
 Index("ix_permits_icao", permits.c.icao_address)
 
-TABLES: list[Table] = [evidence, detections, detection_zones, tracks, incidents, permits]
+TABLES: list[Table] = [evidence, detections, tracks, incidents, permits]
