@@ -110,12 +110,11 @@ def report_actions(actions: list[EnforcementEvent]) -> None:
 
 
 def measure_window(monitor: Monitor, drones: int, seconds: float, emulator_pid: int) -> None:
-    before = len(monitor.decision_latencies_ms())
     cpu0, wall0, emu0 = time.process_time(), time.perf_counter(), process_cpu_s(emulator_pid)
     threading.Event().wait(seconds)  # the measurement window
     cpu1, wall1, emu1 = time.process_time(), time.perf_counter(), process_cpu_s(emulator_pid)
     wall = wall1 - wall0
-    decisions = monitor.decision_latencies_ms()[before:]
+    decisions = monitor.decision_latencies_ms(since_s=wall0)
     rate = len(decisions) / wall
     print(
         f"window {wall:.1f} s: {len(decisions)} positions assessed ({rate:.0f}/s, "

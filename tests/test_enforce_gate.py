@@ -1,11 +1,18 @@
-"""DecisionGate: decisions one at a time, housekeeping after the pending decisions (bounded)."""
+"""DecisionGate: decisions one at a time, housekeeping after the pending decisions (bounded);
+the warm-up before the first decision."""
 
 from __future__ import annotations
 
 import threading
 import time
+from datetime import UTC, datetime
 
+from uav.check.index import ZoneIndex
 from uav.enforce.gate import DecisionGate
+from uav.enforce.predict import Predictor
+from uav.zones.model import AltitudeRef, VerticalBand
+
+from .test_enforce_predict import square, zone
 
 
 def test_housekeeping_waits_for_the_pending_decisions() -> None:
@@ -70,3 +77,14 @@ def test_decisions_run_one_at_a_time() -> None:
     for t in threads:
         t.join(10.0)
     assert most == 1
+
+
+def test_warming_up_never_fails_the_monitor() -> None:
+    """The warm-up prediction runs where the first zone is; a zone it cannot judge there
+    (an AMSL band, no home altitude) is for the real predictions to report, not a crash."""
+    amsl = VerticalBand(floor_m=0.0, ceiling_m=200.0, ceiling_ref=AltitudeRef.AMSL)
+    for zones in ([], [zone(1, square(0, 60, 20), band=amsl)], [zone(1, square(0, 60, 20))]):
+        predictor = Predictor(
+            ZoneIndex(zones), lookahead_s=8.0, buffer_m=20.0, max_alt_m=120.0, time_margin_s=5.0
+        )
+        predictor.warm_up(datetime(2026, 11, 24, 9, 0, tzinfo=UTC))

@@ -25,6 +25,8 @@ from uav.enforce.options import MonitorOptions
 from uav.enforce.predict import Predictor
 from uav.enforce.watch import DroneView, DroneWatch
 from uav.errors import InputError, UavError
+from uav.gcpause import freeze_long_lived
+from uav.timeutil import now_utc
 
 if TYPE_CHECKING:
     from uav.check.index import ZoneIndex
@@ -129,6 +131,8 @@ class Monitor:
         deadline = None if duration_s is None else time.monotonic() + duration_s
         halt = threading.Event()
         gate = DecisionGate()
+        next(iter(self._predictors.values())).warm_up(now_utc())
+        freeze_long_lived()
         self._watches = [
             DroneWatch(t, self._predictors[t.name], self.options, self._emit, halt, gate)
             for t in self.targets
@@ -168,10 +172,11 @@ class Monitor:
     def views(self) -> list[DroneView]:
         return [w.view() for w in self._watches]
 
-    def decision_latencies_ms(self) -> list[float]:
+    def decision_latencies_ms(self, since_s: float = float("-inf")) -> list[float]:
         """Position arrival -> assessed and decided (an action, if any, is sent right then),
-        for every position assessed so far (the last 20,000 per drone)."""
-        return [ms for w in self._watches for ms in list(w.decision_ms)]
+        for every position that arrived at or after ``since_s`` (``time.perf_counter``; the
+        last 20,000 per drone)."""
+        return [ms for w in self._watches for t, ms in list(w.decisions) if t >= since_s]
 
     def recent_events(self, n: int = 10) -> list[EnforcementEvent]:
         with self._lock:

@@ -42,7 +42,7 @@ from uav.check.report import (
 from uav.check.scope import LocalScope
 from uav.enforce.clearance import Here, NearestZone, metres_per_degree, nearest_zone
 from uav.enforce.model import Position
-from uav.errors import InputError
+from uav.errors import InputError, UavError
 from uav.link.state import VehicleState
 from uav.plans.model import FlightPath, PathPoint
 
@@ -126,6 +126,22 @@ class Predictor:
         """The zones around the drone, projected for its predictions (None before the first
         prediction near a zone)."""
         return self._scope
+
+    def warm_up(self, now: datetime) -> None:
+        """Run one prediction where the first zone is, so that the first real one does not
+        pay for what Python, PROJ and GEOS set up on first use (milliseconds: a drone's
+        first position may be its breach)."""
+        table = self.index.restricted if len(self.index.restricted) else self.index.areas
+        if not len(table):
+            return
+        lon0, lat0, lon1, lat1 = (float(v) for v in table.bounds[0])
+        here = Here((lat0 + lat1) / 2, (lon0 + lon1) / 2, 30.0, 0.0, now.timestamp(), None)
+        path = _straight_path(here, (5.0, 5.0, 0.0), self.lookahead_s)
+        try:
+            self._check(path, now)
+            nearest_zone(self.index.restricted, here, search_m=NEAREST_SEARCH_M, margin_s=0.0)
+        except UavError:
+            pass  # the real predictions will say what is wrong
 
     def for_drone(self, drone: str, grants: Sequence[Grant]) -> Predictor:
         """The same predictor for another drone and its grants (the index is shared)."""

@@ -116,8 +116,8 @@ class DroneWatch:
         self._uncertain = False  # an UNCERTAIN event was sent and no assessment worked since
         self._episodes: dict[str, Episode] = {}
         self._view = DroneView(self.name, "connecting")
-        # position arrival -> assessed and decided (ms), for the benchmark and the dashboard
-        self.decision_ms: deque[float] = deque(maxlen=LATENCIES_KEPT)
+        # (arrival perf_counter s, arrival -> assessed and decided ms), for the benchmark
+        self.decisions: deque[tuple[float, float]] = deque(maxlen=LATENCIES_KEPT)
         self._thread = threading.Thread(target=self._run, name=f"monitor {self.name}", daemon=True)
 
     # ------------------------------------------------------------------ outside the thread
@@ -185,7 +185,10 @@ class DroneWatch:
         return self._open_link()
 
     def _open_link(self) -> bool:
-        base = LinkConfig(connect_timeout_s=self.options.connect_timeout_s)
+        base = LinkConfig(
+            connect_timeout_s=self.options.connect_timeout_s,
+            stream_rate_hz=self.options.telemetry_rate_hz,
+        )
         link = TimedLink(self.target.url, link_config(self.target, base), name=self.name)
         link.on_command_sent = self._command_sent
         link.add_message_listener(self._on_message)
@@ -264,7 +267,8 @@ class DroneWatch:
                 return
             self._uncertain = False
             if arrival_s is not None:
-                self.decision_ms.append((time.perf_counter() - arrival_s) * 1000.0)
+                ms = (time.perf_counter() - arrival_s) * 1000.0
+                self.decisions.append((arrival_s, ms))
             if assessment is not None:
                 self._enforce(Tick(state, now, clock, arrival_s, assessment))
         finally:
