@@ -128,6 +128,20 @@ def test_clearance_to_the_nearest_zone_and_the_buffer() -> None:
     assert assess(p, drone(east_m=-2000)).nearest is None  # none within a kilometre
 
 
+def test_a_breach_can_leave_the_nearest_zone_for_after_the_action() -> None:
+    p = predictor(zone(1, square(0, 100, 20)), zone(2, Circle(*at(60, 0), 30.0)))
+    state = drone(vn=10.0)
+    full = assess(p, state)
+    deferred = p.assess(state, NOW, defer_nearest=True)
+    assert deferred is not None and deferred.breach == full.breach
+    assert deferred.nearest is None and not deferred.nearest_known
+    assert p.complete(deferred, state, NOW) == full
+    assert full.nearest is not None and full.nearest.zone_id == 2  # the circle, 30 m east
+    # without a breach the nearest zone decides the buffer rule: never deferred
+    calm = drone(north_m=65)
+    assert p.assess(calm, NOW, defer_nearest=True) == assess(p, calm)
+
+
 def test_floor_band_a_climb_through_the_floor_breaks_it_the_level_leg_below_does_not() -> None:
     band = VerticalBand(floor_m=40.0, ceiling_m=None)
     p = predictor(zone(1, square(0, 50, 45), band=band))  # from 5 m north, 40 m up

@@ -19,6 +19,7 @@ import shapely
 
 from uav.auth.model import Grant
 from uav.check.index import AUTHORIZATION_CODE, PROHIBITED_CODE, ZoneTable
+from uav.check.scope import LocalScope
 
 WGS84_A_M = 6_378_137.0
 WGS84_E2 = 0.00669437999014
@@ -67,8 +68,12 @@ def nearest_zone(
     search_m: float,
     margin_s: float,
     grants: Sequence[Grant] = (),
+    scope: LocalScope | None = None,
 ) -> NearestZone | None:
-    """The nearest restrictive zone within ``search_m`` that applies now, or None."""
+    """The nearest restrictive zone within ``search_m`` that applies now, or None.
+
+    With a ``scope`` holding the search square, distances are taken in its frame from the
+    zones it has already projected (the same to a few centimetres, without projecting)."""
     if not len(table):
         return None
     kx, ky = metres_per_degree(here.lat_deg)
@@ -85,7 +90,10 @@ def nearest_zone(
     cand = cand[(code == PROHIBITED_CODE) | (code == AUTHORIZATION_CODE)]
     cand = cand[_in_band(table, cand, here)]
     best: tuple[float, int] | None = None
-    for z, d in zip(cand.tolist(), _distances(table, cand, here, kx, ky).tolist(), strict=True):
+    distances = _scoped_distances(table, cand, here, scope, search_m)
+    if distances is None:
+        distances = _distances(table, cand, here, kx, ky)
+    for z, d in zip(cand.tolist(), distances.tolist(), strict=True):
         if d > search_m or (best is not None and d >= best[0]):
             continue
         if not _applies(table, z, here, margin_s, grants):
@@ -127,6 +135,32 @@ def _distances(table: ZoneTable, cand: np.ndarray, here: Here, kx: float, ky: fl
         scale = np.array([kx, ky])
         local = shapely.transform(table.geoms[p], lambda xy: (xy - origin) * scale)
         out[~circle] = shapely.distance(local, shapely.Point(0.0, 0.0))
+    return out
+
+
+def _scoped_distances(
+    table: ZoneTable, cand: np.ndarray, here: Here, scope: LocalScope | None, search_m: float
+) -> np.ndarray | None:
+    """Distances in the scope's frame, or None when the scope does not hold the search."""
+    if scope is None or not scope.holds(here.lon_deg, here.lat_deg, search_m):
+        return None
+    order = np.argsort(cand)
+    zones = scope.zones(table, cand[order])
+    if zones is None:
+        return None
+    x, y = scope.frame.to_xy(here.lon_deg, here.lat_deg)
+    px, py = float(x), float(y)
+    out = np.empty(len(cand))
+    dist = np.empty(len(cand))
+    circle = zones.is_circle
+    if circle.any():
+        gap = np.hypot(zones.cx[circle] - px, zones.cy[circle] - py) - zones.radius_m[circle]
+        dist[circle] = np.maximum(gap, 0.0)
+    if (~circle).any():
+        # a zone clipped away entirely by the scope's square is NaN: farther than the search
+        polygon = shapely.distance(zones.geoms[~circle], shapely.Point(px, py))
+        dist[~circle] = np.where(np.isnan(polygon), np.inf, polygon)
+    out[order] = dist
     return out
 
 

@@ -31,9 +31,6 @@ class MonitorOptions:
     max_alt_m: float = DEFAULT_MAX_ALT_M
     time_margin_s: float = DEFAULT_MONITOR_TIME_MARGIN_S
     position_rate_hz: float = DEFAULT_POSITION_RATE_HZ
-    # every other stream (MAV_DATA_STREAM_ALL: mode, home, UTC, battery...): 1 Hz is all the
-    # dashboard needs, and each message costs the interpreter what a prediction waits for
-    telemetry_rate_hz: int = 1
     stale_s: float = DEFAULT_STALE_S  # wall seconds without a position: the drone is lost
     retry_s: float = 5.0  # wall seconds between attempts at a new link
     connect_timeout_s: float = 5.0

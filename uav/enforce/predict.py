@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import shapely
@@ -82,6 +82,7 @@ class Assessment:
     nearest: NearestZone | None  # the nearest restrictive zone applying now
     warnings: tuple[PredictedBreach, ...] = ()  # warning zones ahead (shown, never acted on)
     within_buffer: bool = False  # nearest.clearance_m <= buffer_m
+    nearest_known: bool = True  # False: deferred (Predictor.complete), a breach acts first
 
     @property
     def triggered(self) -> bool:
@@ -155,24 +156,42 @@ class Predictor:
             drone=drone,
         )
 
-    def assess(self, state: VehicleState, now: datetime) -> Assessment | None:
+    def assess(
+        self, state: VehicleState, now: datetime, *, defer_nearest: bool = False
+    ) -> Assessment | None:
         """The assessment of ``state`` at ``now`` (the vehicle's UTC, or the ground's);
-        None while the drone's position or velocity is unknown."""
+        None while the drone's position or velocity is unknown.
+
+        ``defer_nearest``: when a breach is predicted (the action is due whatever the
+        clearance), leave the nearest zone for :meth:`complete` so the action goes first."""
         here = _here(state, now, self.drone)
         motion = _velocity(state)
         if here is None or motion is None:
             return None
         path = _straight_path(here, motion, self.lookahead_s)
         breach, warnings = self._check(path, now)
+        if defer_nearest and breach is not None:
+            return Assessment(breach, None, warnings, False, nearest_known=False)
+        return self._with_nearest(Assessment(breach, None, warnings), here)
+
+    def complete(self, assessment: Assessment, state: VehicleState, now: datetime) -> Assessment:
+        """``assessment`` with its nearest zone (a no-op unless it was deferred)."""
+        here = _here(state, now, self.drone)
+        if assessment.nearest_known or here is None:
+            return assessment
+        return self._with_nearest(assessment, here)
+
+    def _with_nearest(self, assessment: Assessment, here: Here) -> Assessment:
         nearest = nearest_zone(
             self.index.restricted,
             here,
             search_m=max(NEAREST_SEARCH_M, self.buffer_m),
             margin_s=self.time_margin_s,
             grants=self.grants,
+            scope=self._current_scope(),
         )
         within = nearest is not None and nearest.clearance_m <= self.buffer_m
-        return Assessment(breach, nearest, warnings, within)
+        return replace(assessment, nearest=nearest, within_buffer=within, nearest_known=True)
 
     def assess_stop(
         self, state: VehicleState, now: datetime, decel_mss: float
@@ -242,6 +261,10 @@ class Predictor:
         ):
             return None
         return scope
+
+    def _current_scope(self) -> LocalScope | None:
+        scope = self._scope
+        return scope if scope is not None and scope.index is self.index else None
 
     def _nothing_near(self, path: FlightPath) -> bool:
         """True when the check cannot find anything: no operating areas (leaving them would

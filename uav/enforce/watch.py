@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from uav.enforce.act import Outcome, TimedLink, request_position_rate, switch_mode
+from uav.enforce.act import Outcome, TimedLink, request_monitor_messages, switch_mode
 from uav.enforce.gate import DecisionGate
 from uav.enforce.model import EnforcementEvent, EventKind, Position, Result
 from uav.enforce.options import MonitorOptions
@@ -149,9 +149,9 @@ class DroneWatch:
                 self._wake.clear()
                 if self.stop.is_set():
                     break
-                self._check_alive(fresh)
-                if fresh:
+                if fresh:  # decide first: a "back" alert can wait, a breach cannot
                     self._assess()
+                self._check_alive(fresh)
         except Exception as exc:  # never let one drone take the monitor down
             log.exception("%s: watch failed", self.name)
             self._set_view(alert=f"watch failed: {exc}")
@@ -187,7 +187,7 @@ class DroneWatch:
     def _open_link(self) -> bool:
         base = LinkConfig(
             connect_timeout_s=self.options.connect_timeout_s,
-            stream_rate_hz=self.options.telemetry_rate_hz,
+            stream_rate_hz=0,  # only what request_monitor_messages asks for
         )
         link = TimedLink(self.target.url, link_config(self.target, base), name=self.name)
         link.on_command_sent = self._command_sent
@@ -201,7 +201,7 @@ class DroneWatch:
         self.link = link
         self._since_s = time.perf_counter()
         self._reconnects = link.state.reconnects
-        problem = request_position_rate(link, self.options.position_rate_hz)
+        problem = request_monitor_messages(link, self.options.position_rate_hz)
         self._set_view(link=str(link.state.link), note=problem)
         return True
 
@@ -209,7 +209,7 @@ class DroneWatch:
         reconnects = link.state.reconnects
         if reconnects != self._reconnects and link.state.connected:
             self._reconnects = reconnects
-            request_position_rate(link, self.options.position_rate_hz)
+            request_monitor_messages(link, self.options.position_rate_hz)
 
     def _close_link(self) -> None:
         link, self.link = self.link, None
@@ -249,6 +249,7 @@ class DroneWatch:
     def _assess(self) -> None:
         link = self.link
         if link is None:
+            self.gate.done(self.name)
             return
         arrival_s = self._arrival_s
         state = link.state
@@ -256,7 +257,7 @@ class DroneWatch:
         try:
             try:
                 with self.gate.deciding():
-                    assessment = self.predictor.assess(state, now)
+                    assessment = self.predictor.assess(state, now, defer_nearest=True)
             except UavError as exc:  # e.g. CheckUncertain: fail closed = say so, loudly, once
                 self.gate.done(self.name)
                 self._set_view(state=state, clock=clock, note=f"cannot assess: {exc}")
@@ -270,11 +271,18 @@ class DroneWatch:
                 ms = (time.perf_counter() - arrival_s) * 1000.0
                 self.decisions.append((arrival_s, ms))
             if assessment is not None:
-                self._enforce(Tick(state, now, clock, arrival_s, assessment))
+                tick = Tick(state, now, clock, arrival_s, assessment)
+                self._enforce(tick)
+                assessment = self._complete(tick)
         finally:
             self.gate.done(self.name)
         self._set_view(state=state, clock=clock, assessment=assessment, note=None)
         self._prepare(state, now)
+
+    def _complete(self, tick: Tick) -> Assessment:
+        """The tick's assessment with its nearest zone (deferred while a breach acted)."""
+        tick.assessment = self.predictor.complete(tick.assessment, tick.state, tick.now)
+        return tick.assessment
 
     def _command_sent(self) -> None:
         """On this watch's thread, right after an action's command left: decided."""
@@ -295,27 +303,34 @@ class DroneWatch:
         self.emit(event)
 
     def _enforce(self, tick: Tick) -> None:
+        """Act on the tick's trigger (a predicted breach acts before the nearest zone is
+        known), then keep the episodes: each trigger seen now goes on, one unseen for
+        ``episode_clear_s`` ends."""
         a = tick.assessment
         now_s = time.monotonic()
+        key = None
+        if a.breach is not None:
+            key = a.breach.key
+        elif a.within_buffer and a.nearest is not None:
+            key = f"zone {a.nearest.zone_id}"
+        if key is not None and (tick.state.armed or self.options.act_on_ground):
+            episode = self._episodes.get(key)
+            if episode is None:
+                self._episodes[key] = episode = Episode(last_seen_s=now_s)
+                self._first_action(tick, episode)
+            elif a.breach is not None and episode.in_mode and not episode.escalated:
+                self._maybe_escalate(tick, episode)
+        a = self._complete(tick)
         seen = set()
         if a.breach is not None:
             seen.add(a.breach.key)
         if a.within_buffer and a.nearest is not None:
             seen.add(f"zone {a.nearest.zone_id}")
-        for key in list(self._episodes):
-            if key in seen:
-                self._episodes[key].last_seen_s = now_s
-            elif now_s - self._episodes[key].last_seen_s > self.options.episode_clear_s:
-                del self._episodes[key]
-        if not (tick.state.armed or self.options.act_on_ground) or not seen:
-            return
-        key = a.breach.key if a.breach is not None else f"zone {a.nearest.zone_id}"  # type: ignore[union-attr]
-        episode = self._episodes.get(key)
-        if episode is None:
-            self._episodes[key] = episode = Episode(last_seen_s=now_s)
-            self._first_action(tick, episode)
-        elif a.breach is not None and episode.in_mode and not episode.escalated:
-            self._maybe_escalate(tick, episode)
+        for k in list(self._episodes):
+            if k in seen:
+                self._episodes[k].last_seen_s = now_s
+            elif now_s - self._episodes[k].last_seen_s > self.options.episode_clear_s:
+                del self._episodes[k]
 
     def _first_action(self, tick: Tick, episode: Episode) -> None:
         action = self.options.action
@@ -363,7 +378,7 @@ class DroneWatch:
         reason: str | None = None,
         breach: PredictedBreach | None = None,
     ) -> None:
-        a = tick.assessment
+        a = self._complete(tick)
         breach = breach or a.breach
         nearest = a.nearest
         if reason is None:
