@@ -175,3 +175,42 @@ def test_dry_run_refusals_monitor_and_clear(
     assert "TH-01: fence items cleared and FENCE_ENABLE set to 0" in said(r.stderr)
     cleared = show(uav)
     assert cleared["fence"]["items"] == 0 and cleared["params"]["FENCE_ENABLE"] == 0
+
+
+@pytest.mark.sitl
+def test_a_fence_that_reads_back_differently_is_an_error_naming_it(
+    uav: Invoke, vehicles: VehicleFactory, db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The read-back compare at the link edge finds a difference (stood in: a vehicle that
+    stores a vertex elsewhere), and then a parameter that did not take: exit 2 each time,
+    the difference said, FENCE_ENABLE never turned on over a fence that is not the one sent."""
+    import uav.fence.push as push
+    from uav.link.errors import MissionMismatch
+
+    (v,) = vehicles(1, speedup=SPEEDUP, ready=True)
+    register(uav, v)
+    add_zones(db, circle("NFZ-SE", -60.0, 80.0, 20.0))
+
+    def stored_elsewhere(*_args: Any, **_kw: Any) -> None:
+        raise MissionMismatch(push.FENCE, "item 1: x 231236000 where 231236100 was uploaded")
+
+    with monkeypatch.context() as m:
+        m.setattr(push, "verify", stored_elsewhere)
+        r = uav("fence", "push", "TH-01")
+    assert r.exit_code == 2, r.stderr
+    assert "item 1: x 231236000 where 231236100 was uploaded" in said(r.stderr)
+    assert "check it with `fence show`" in said(r.stderr)
+    assert show(uav)["params"]["FENCE_ENABLE"] == 0  # never enabled
+
+    real_get = push.get_params
+
+    def one_did_not_take(link: Any, names: Any) -> dict[str, float]:
+        read = dict(real_get(link, names))
+        read["FENCE_MARGIN"] = read["FENCE_MARGIN"] + 1.0
+        return read
+
+    with monkeypatch.context() as m:
+        m.setattr(push, "get_params", one_did_not_take)
+        r = uav("fence", "push", "TH-01")
+    assert r.exit_code == 2, r.stderr
+    assert "parameters read back wrong: FENCE_MARGIN is" in said(r.stderr)
