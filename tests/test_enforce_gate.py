@@ -88,4 +88,3 @@ def test_warming_up_never_fails_the_monitor() -> None:
             ZoneIndex(zones), lookahead_s=8.0, buffer_m=20.0, max_alt_m=120.0, time_margin_s=5.0
         )
         predictor.warm_up(datetime(2026, 11, 24, 9, 0, tzinfo=UTC))
-
