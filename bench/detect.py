@@ -15,8 +15,10 @@ Prints detections per second for both, the speed-up, the tool's time per detecti
 stage (keys and duplicate check, judge, tracks, incidents, evidence log), and what the run
 found (severities, tracks, incidents, records in the log). "keys+dedupe" is each sighting
 encoded once (its canonical JSON, which the log's payload reuses), its key, and the check
-against the log. Target: >= 50,000 detections/s
-for the tool on one core. Run: ``python bench/detect.py [--n N] [--tracks N] [--zones N]
+against the log. The evidence log copies its WAL into the database on a thread of its own
+(uav.detect.checkpoint), so the tool's CPU time is printed too: the ingesting thread's plus
+that thread's. Target: >= 50,000 detections/s for the tool on one core, by wall clock and
+by CPU time. Run: ``python bench/detect.py [--n N] [--tracks N] [--zones N]
 [--batch N] [--naive N] [--seed S]``.
 """
 
@@ -72,18 +74,23 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{args.n:,} detections")
 
     with tempfile.TemporaryDirectory(prefix="uav-bench-detect-") as tmp:
-        tool_s, gen_s, summary = run_tool(args, index, fleet, Path(tmp) / "tool.db")
+        db = Path(tmp) / "tool.db"
+        tool_s, (cpu_s, ckpt_s), gen_s, summary = run_tool(args, index, fleet, db)
         naive_s = run_naive(args, zones, Path(tmp) / "naive.db")
     rate = args.n / tool_s
     naive_rate = args.naive / naive_s
     print(f"generating the Detection objects (not counted): {gen_s:6.1f} s")
     print(f"tool:  {args.n:,} detections in {tool_s:6.1f} s = {rate:10,.0f} detections/s")
     print(
+        f"       CPU {cpu_s:6.1f} s = {args.n / cpu_s:10,.0f} detections/s of CPU time "
+        f"(of it {ckpt_s:.1f} s in the log's checkpoint thread)"
+    )
+    print(
         f"naive: {args.naive:,} detections in {naive_s:6.2f} s = {naive_rate:10,.0f} detections/s "
         f"(extrapolated to {args.n:,}: {args.n / naive_rate / 3600:.1f} h)"
     )
-    met = "met" if rate >= 50_000 else "NOT met"
-    print(f"speed-up: {rate / naive_rate:,.0f}x; target >= 50,000/s: {met}")
+    met = "met" if min(rate, args.n / cpu_s) >= 50_000 else "NOT met"
+    print(f"speed-up: {rate / naive_rate:,.0f}x; target >= 50,000/s (wall and CPU): {met}")
     print(summary)
     return 0
 
@@ -161,7 +168,10 @@ def _detection(i: int, kind: int, t_s: float, lat: float, lon: float, alt: float
 
 def run_tool(
     args: argparse.Namespace, index: ZoneIndex, fleet: FleetIds, db: Path
-) -> tuple[float, float, str]:
+) -> tuple[float, tuple[float, float], float, str]:
+    """Wall time of the ingests, their CPU time (this thread's, plus what the evidence log's
+    checkpoint thread spent; and that part alone), the time generating detections took,
+    and the summary."""
     from uav.detect.evidence import EvidenceLog
     from uav.store import Store
 
@@ -169,7 +179,7 @@ def run_tool(
     traffic = Traffic(args.tracks, args.seed)
     severities: Counter[str] = Counter()
     n_tracks = n_incidents = n_high = 0
-    tool_s = gen_s = 0.0
+    tool_s = cpu_s = gen_s = 0.0
     with EvidenceLog(store, background=False, batch_max=10 * args.batch) as log:
         judge = Judge(index, fleet, bench_permits(), buffer_m=20.0)
         pipeline = Pipeline(judge, Tracker(), Incidents(), log)
@@ -183,9 +193,10 @@ def run_tool(
             gen_s += time.perf_counter() - t0
             if batch is None:
                 break
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.thread_time()
             result = pipeline.ingest(batch)
             tool_s += time.perf_counter() - t0
+            cpu_s += time.thread_time() - c0
             severities.update(str(j.severity) for j in result.judgements)
             severities.update(
                 j.authorised_by.split(":")[0] for j in result.judgements if j.authorised_by
@@ -193,6 +204,8 @@ def run_tool(
             n_tracks += len(result.tracks)
             n_incidents += len(result.incidents)
             n_high += len(result.new_high)
+    ckpt_s = log.checkpoint_cpu_s  # closed: its last checkpoint is counted
+    cpu_s += ckpt_s
     records = store.evidence_count()
     store.close()
     per_det = ", ".join(f"{k} {v / args.n * 1e6:.1f}" for k, v in stages.items())
@@ -203,7 +216,7 @@ def run_tool(
         f"{n_incidents:,} incident records ({n_high:,} incidents became high); "
         f"{records:,} evidence records"
     )
-    return tool_s, gen_s, summary
+    return tool_s, (cpu_s, ckpt_s), gen_s, summary
 
 
 def bench_permits() -> list[Any]:

@@ -20,7 +20,11 @@ committed batch survive a crash or ``kill -9`` of the process; a kill loses at m
 batch (under ``batch_s`` of data plus the commit in flight) and never corrupts the log: a
 transaction is in the log whole or not at all. A power cut or OS crash may also lose the last
 committed batches (the WAL is not fsynced per commit); give ``synchronous="FULL"`` to fsync
-every batch (one fsync per batch, cheap at these batch sizes).
+every batch (one fsync per batch, cheap at these batch sizes). The WAL is copied into the
+database (a checkpoint, with its fsyncs) every ~40 MB by :class:`uav.detect.checkpoint.
+WalCheckpointer` on a connection and thread of its own, not inside a batch's commit
+(``checkpoint_thread=False``: SQLite does it in the commit that crosses the size); that
+changes when the copy happens, not what a crash keeps.
 
 Idempotent: a detection whose key is already logged (or buffered) is skipped, not logged
 again. Several writers on one database (two ``uav detect listen``, ``uav permits add`` while
@@ -48,6 +52,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
+from uav.detect.checkpoint import WalCheckpointer
 from uav.detect.evidence_records import (
     Batch,
     Entry,
@@ -66,8 +71,7 @@ from uav.store import schema_evidence as S
 from uav.store.evidence import (
     APPEND_ATTEMPTS,
     ChainTip,
-    chain,
-    fast_insert,
+    fast_insert_flat,
     is_retryable,
     lock_chain,
     logged_keys,
@@ -75,7 +79,8 @@ from uav.store.evidence import (
     write_tip,
 )
 
-WAL_CHECKPOINT_PAGES = 10_000
+WAL_CHECKPOINT_BYTES = 40 * 2**20  # copy the WAL into the database (with an fsync) this often
+RECORD_WAL_BYTES = 800  # about what a record adds to the WAL (payload, hashes, query row, index)
 
 
 # ------------------------------------------------------------------------------ the log
@@ -103,6 +108,7 @@ class EvidenceLog:
         background: bool = True,
         synchronous: str = "NORMAL",
         on_commit: Callable[[Commit], None] | None = None,
+        checkpoint_thread: bool = True,
     ) -> None:
         if synchronous not in ("NORMAL", "FULL"):
             raise ValueError("synchronous must be NORMAL or FULL")
@@ -126,11 +132,19 @@ class EvidenceLog:
         self._closed = False
         self._conn = store.engine.connect()
         self._sqlite = self._conn.dialect.name == "sqlite"
+        self._checkpointer: WalCheckpointer | None = None
+        self._autocheckpoint_pages = 0
+        self._checkpoint_cpu_s = 0.0  # of a checkpointer that stopped
         if self._sqlite:
             self._conn.exec_driver_sql("PRAGMA cache_size=-65536")  # 64 MiB for index pages
             self._conn.exec_driver_sql(f"PRAGMA synchronous={synchronous}")
-            # checkpoint (copy the WAL into the database, with an fsync) every ~40 MB
-            self._conn.exec_driver_sql(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
+            page_bytes = int(self._conn.exec_driver_sql("PRAGMA page_size").scalar_one())
+            self._autocheckpoint_pages = max(1000, WAL_CHECKPOINT_BYTES // page_bytes)
+            if checkpoint_thread:  # checkpoints off the writer (uav.detect.checkpoint)
+                self._checkpointer = WalCheckpointer(store.engine, WAL_CHECKPOINT_BYTES)
+                self._conn.exec_driver_sql("PRAGMA wal_autocheckpoint=0")
+            else:
+                self._sqlite_checkpoints()
             self._conn.commit()
         with self._flush_lock:
             self.tip = read_tip(self._conn)
@@ -244,7 +258,7 @@ class EvidenceLog:
             if not entries:
                 return None
             try:
-                commit = self._write(prepare(entries))
+                commit = self._write(prepare(entries, self.tip))
             except BaseException:
                 with self._buf_lock:  # keep the batch for the next attempt, in order
                     self._buf = entries + self._buf
@@ -260,22 +274,27 @@ class EvidenceLog:
 
     def _write(self, batch: Batch) -> Commit:
         """One transaction under the chain lock: drop the batch's keys already logged (and
-        repeats inside it), chain from the tip, insert. A lost race rolls back and retries."""
+        repeats inside it), chain from the tip (the batch came chained from the tip the log
+        last saw: chained again only when that moved or something was dropped), insert. A
+        lost race rolls back and retries."""
         for attempt in range(APPEND_ATTEMPTS):
             try:
                 with self._conn.begin():
                     lock_chain(self._conn)
                     start = read_tip(self._conn)
                     work, dropped = self._dedupe(batch, start)
-                    tip = self._insert(self._conn, work, start)
-                self.tip = tip
-                self._absent_tip = None  # these keys are logged now
-                n_det = len(work.keys)
-                return Commit(len(work.records), n_det, dropped, tip)
+                    if work.start != start:
+                        work = work.rechained(start)
+                    tip = self._insert(self._conn, work)
             except SQLAlchemyError as exc:
                 self._absent_tip = None  # ask the database again on the retry
                 if attempt + 1 >= APPEND_ATTEMPTS or not is_retryable(exc):
                     raise StoreError(f"cannot write the evidence log: {exc}") from exc
+                continue
+            self.tip = tip
+            self._absent_tip = None  # these keys are logged now
+            self._written(work.records)
+            return Commit(work.records, len(work.keys), dropped, tip)
         raise AssertionError("unreachable")
 
     def _dedupe(self, batch: Batch, tip: ChainTip) -> tuple[Batch, int]:
@@ -294,22 +313,40 @@ class EvidenceLog:
             if k in present or k in seen:
                 drop.add(i)
             seen.add(k)
-        return batch.without(drop), len(drop)
+        return batch.rechained(tip, drop), len(drop)
 
     @staticmethod
-    def _insert(conn: Connection, batch: Batch, tip: ChainTip) -> ChainTip:
-        rows = chain(tip, batch.records)
-        fast_insert(conn, S.evidence, rows)
-        base = tip.seq + 1
-        det_rows = batch.rows
-        for i, row in zip(batch.at, det_rows, strict=True):
-            row[0] = base + i
-        fast_insert(conn, S.detections, det_rows)
-        upsert_states(conn, base, batch.states)
-        new_tip = ChainTip(rows[-1][0], rows[-1][5]) if rows else tip
-        if rows:
-            write_tip(conn, new_tip)
-        return new_tip
+    def _insert(conn: Connection, batch: Batch) -> ChainTip:
+        fast_insert_flat(conn, S.evidence, batch.evidence)
+        fast_insert_flat(conn, S.detections, batch.rows)
+        upsert_states(conn, batch.start.seq + 1, batch.states)
+        tip = batch.end
+        if batch.evidence:
+            write_tip(conn, tip)
+        return tip
+
+    def _written(self, records: int) -> None:
+        """Tell the checkpointer; back to SQLite's own checkpoints if it failed."""
+        ck = self._checkpointer
+        if ck is None:
+            return
+        if ck.alive():
+            ck.wrote(records * RECORD_WAL_BYTES)
+            return
+        self._checkpointer = None
+        self._checkpoint_cpu_s += ck.cpu_s
+        self._sqlite_checkpoints()
+        self._conn.commit()
+        ck.close()
+
+    def _sqlite_checkpoints(self) -> None:
+        self._conn.exec_driver_sql(f"PRAGMA wal_autocheckpoint={self._autocheckpoint_pages}")
+
+    @property
+    def checkpoint_cpu_s(self) -> float:
+        """CPU time the checkpoint thread spent so far (0 without one)."""
+        ck = self._checkpointer
+        return self._checkpoint_cpu_s + (0.0 if ck is None else ck.cpu_s)
 
     # --------------------------------------------------------------------- lifecycle
 
@@ -344,6 +381,8 @@ class EvidenceLog:
             self._raise_pending_error()
         finally:
             self._closed = True
+            if self._checkpointer is not None:
+                self._checkpointer.close()
             with self._flush_lock:
                 if self._sqlite:
                     self._conn.exec_driver_sql("PRAGMA synchronous=NORMAL")

@@ -10,15 +10,23 @@ A track or incident record's payload is every field of the
 :class:`~uav.detect.model.Track` / :class:`~uav.detect.model.Incident`. All are canonical
 JSON: ``json.dumps(doc, sort_keys=True, separators=(",", ":"))``. A detection payload is
 put together from its canonical parts (the keys sort ``detection`` < ``extra`` <
-``judgement`` < ``received_s``), so the sighting is encoded once for both key and payload.
+``judgement`` < ``received_s``), so the sighting is encoded once for both key and payload;
+the ``judgement`` text is remembered for judgements that recur (a track staying in the same
+zones detection after detection), keyed by the judgement's values: equal judgements get the
+same text.
+
+:func:`prepare` makes each record's payload, seq, hash and query row in one pass, chained
+from the tip the log last saw; the log chains the batch again in its transaction only if
+another writer appended meanwhile or a detection turned out to be logged already.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from json.encoder import encode_basestring_ascii
 from operator import itemgetter
 from typing import Any
@@ -36,7 +44,14 @@ from uav.detect.model import (
     sighting_key,
 )
 from uav.store import schema_evidence as S
-from uav.store.evidence import PendingRecord, fast_upsert
+from uav.store.evidence import (
+    ChainTip,
+    EvidenceRow,
+    PendingRecord,
+    chain,
+    chain_rows,
+    fast_upsert,
+)
 
 _float_repr = float.__repr__
 _encode_str: Any = encode_basestring_ascii  # a str's JSON text; TypeError for others
@@ -190,37 +205,68 @@ def detection_row_tail(det: Detection, j: Judgement, key: str) -> tuple[Any, ...
     )
 
 
+EVIDENCE_COLS = len(S.evidence.columns)  # seq, kind, time_s, payload, prev_hash, hash
+DETECTION_COLS = len(S.detections.columns)
+
+
 @dataclass
 class Batch:
-    """Records prepared for the chain (everything but seq and hashes).
+    """Records chained after ``start`` (numbered and hashed), ready to insert.
 
-    ``rows[i]``: the ``detections`` row of the detection record ``records[at[i]]``, a list
-    whose first item (its seq) is set when the batch is chained; ``keys[i]`` its key.
-    ``states``: (record index, the track or incident) of the other records."""
+    ``evidence``: the ``evidence`` rows, in append order, one after another in one flat list
+    (``EVIDENCE_COLS`` values each: the driver's parameters as they are sent, with no tuple
+    per row to make and take apart); ``rows`` the same of the ``detections`` rows
+    (``DETECTION_COLS`` each, seq first), ``rows``' i-th that of the record ``at[i]``,
+    ``keys[i]`` its key. ``states``: (record index, the track or incident) of the other
+    records. The batch is chained before its transaction, from the tip the log last saw;
+    :meth:`rechained` redoes it from another tip (another writer appended meanwhile) or
+    without some detections (already logged)."""
 
-    records: list[PendingRecord] = field(default_factory=list)
+    start: ChainTip
+    evidence: list[Any] = field(default_factory=list)
     at: list[int] = field(default_factory=list)
     keys: list[str] = field(default_factory=list)
-    rows: list[list[Any]] = field(default_factory=list)
+    rows: list[Any] = field(default_factory=list)
     states: list[tuple[int, Track | Incident]] = field(default_factory=list)
 
-    def without(self, drop: set[int]) -> Batch:
-        """The batch without the detections ``drop`` (indexes into ``keys``)."""
+    @property
+    def records(self) -> int:
+        return len(self.evidence) // EVIDENCE_COLS
+
+    @property
+    def end(self) -> ChainTip:
+        """The tip after this batch."""
+        ev = self.evidence
+        return ChainTip(ev[-EVIDENCE_COLS], ev[-1]) if ev else self.start
+
+    def record(self, i: int) -> EvidenceRow:
+        """The i-th ``evidence`` row."""
+        at = i * EVIDENCE_COLS
+        seq, kind, time_s, payload, prev_hash, h = self.evidence[at : at + EVIDENCE_COLS]
+        return seq, kind, time_s, payload, prev_hash, h
+
+    def rechained(self, start: ChainTip, drop: set[int] | frozenset[int] = frozenset()) -> Batch:
+        """The batch chained from ``start`` without the detections ``drop`` (indexes into
+        ``keys``)."""
         gone = {self.at[i] for i in drop}
         new_index: dict[int, int] = {}
-        records: list[PendingRecord] = []
-        for i, rec in enumerate(self.records):
+        pending: list[PendingRecord] = []
+        for i in range(self.records):
             if i not in gone:
-                new_index[i] = len(records)
-                records.append(rec)
+                new_index[i] = len(pending)
+                _, kind, time_s, payload, _, _ = self.record(i)
+                pending.append((kind, time_s, payload))
+        records = chain(start, pending)
         keep = [i for i in range(len(self.keys)) if i not in drop]
-        return Batch(
-            records,
-            [new_index[self.at[i]] for i in keep],
-            [self.keys[i] for i in keep],
-            [self.rows[i] for i in keep],
-            [(new_index[i], st) for i, st in self.states],
-        )
+        at = [new_index[self.at[i]] for i in keep]
+        n = DETECTION_COLS
+        rows: list[Any] = []
+        for a, i in zip(at, keep, strict=True):
+            rows.append(records[a][0])
+            rows.extend(self.rows[i * n + 1 : (i + 1) * n])
+        states = [(new_index[i], st) for i, st in self.states]
+        evidence = list(chain_rows(records))
+        return Batch(start, evidence, at, [self.keys[i] for i in keep], rows, states)
 
 
 # (kind, objects, judgements, keys, sightings): what one append buffered; for tracks and
@@ -233,22 +279,34 @@ def require_finite(times_s: list[float], what: str) -> None:
         raise ValueError(f"a {what} is not a finite number: not logged")
 
 
-def prepare(entries: Sequence[Entry]) -> Batch:
-    """Payloads and query-table rows for buffered entries, in append order (the hot loop)."""
-    batch = Batch()
-    records, states = batch.records, batch.states
+def prepare(entries: Sequence[Entry], start: ChainTip) -> Batch:
+    """Buffered entries, in append order, as records chained after ``start`` and their
+    query rows: one pass over the objects (payload, hash, row of each at once)."""
+    batch = Batch(start)
     for kind, objs, judgements, keys, sightings in entries:
         if kind == "detection":
             _add_detections(batch, objs, judgements, keys, sightings)
-        elif kind == "track":
-            for t in objs:
-                states.append((len(records), t))
-                records.append(("track", t.last_s, state_payload(t)))
         else:
-            for inc in objs:
-                states.append((len(records), inc))
-                records.append(("incident", inc.updated_s, state_payload(inc)))
+            _add_states(batch, kind, objs)
     return batch
+
+
+def _add_states(batch: Batch, kind: str, objs: Sequence[Track | Incident]) -> None:
+    tip = batch.end
+    seq, prev = tip.seq, tip.hash
+    evidence, states = batch.evidence, batch.states
+    index = batch.records
+    sha = hashlib.sha256
+    time_field = "last_s" if kind == "track" else "updated_s"
+    for obj in objs:
+        seq += 1
+        t = float(vars(obj)[time_field])
+        payload = state_payload(obj)
+        h = sha(f"{prev}\n{seq}\n{kind}\n{t!r}\n{payload}".encode()).hexdigest()
+        states.append((index, obj))
+        index += 1
+        evidence += (seq, kind, t, payload, prev, h)
+        prev = h
 
 
 def _add_detections(
@@ -258,35 +316,69 @@ def _add_detections(
     keys: Sequence[str],
     sightings: Sequence[str] | None,
 ) -> None:
-    """Each detection's record and ``detections`` row, in one pass (it runs per detection:
-    the fields are read from the objects' dicts once)."""
+    """Each detection's record (payload, seq, hash) and ``detections`` row, in one pass (it
+    runs per detection)."""
     if sightings is None:
         sightings = [d.sighting_json() for d in dets]
-    records, rows = batch.records, batch.rows
-    add_record, add_row = records.append, rows.append
-    start = len(records)
-    payload, num, text_with, int_text = _payload, _num, _judgement_text_with, _int_repr
+    tip = batch.end
+    seq, prev = tip.seq, tip.hash
+    evidence, rows = batch.evidence, batch.rows
+    add_record, add_row = evidence.extend, rows.extend
+    first = batch.records
+    sha = hashlib.sha256
+    payload_of, judged_of, texts = _payload, _judged, _JUDGED
     for d, j, key, s in zip(dets, js, keys, sightings, strict=True):
-        dv, jv = vars(d), vars(j)
-        t = dv["time_s"]
-        try:  # the zone list once, for the payload and the row
-            zone_list = ",".join(map(int_text, jv["zone_ids"]))
-            judged = text_with(jv, zone_list)
-        except (TypeError, KeyError):  # a field of an unexpected type: the general way
-            zone_list = zone_ids_text(j.zone_ids) or ""
-            judged = judgement_json(j)
-        add_record(("detection", t, payload(s, dv["extra"], judged, dv["received_s"])))
-        frame = dv["alt_frame"]
+        jv = vars(j)
+        category, severity = str(jv["category"]), str(jv["severity"])
+        known = (_JUDGEMENT_VALUES(jv), category, severity)  # the enums by their text
+        try:
+            judged, zone_list = texts[known]
+        except (KeyError, TypeError):  # not seen yet (or unhashable: a list for a tuple)
+            judged, zone_list = judged_of(j, jv, known)
+        payload = payload_of(s, d.extra, judged, d.received_s)
+        seq += 1
+        t = float(d.time_s)
+        h = sha(f"{prev}\n{seq}\ndetection\n{t!r}\n{payload}".encode()).hexdigest()
+        add_record((seq, "detection", t, payload, prev, h))
+        prev = h
+        lat, lon, alt, frame = d.lat_deg, d.lon_deg, d.alt_m, d.alt_frame
         add_row(
-            [
-                None, key, float(t), dv["source"], jv["track_id"], num(dv["lat_deg"]),
-                num(dv["lon_deg"]), num(dv["alt_m"]), None if frame is None else str(frame),
-                str(jv["category"]), str(jv["severity"]), bool(jv["authorised"]),
-                jv["zone_id"], zone_list or None,
-            ]
+            (
+                seq, key, t, d.source, jv["track_id"], lat if lat == lat else None,
+                lon if lon == lon else None, alt if alt == alt else None,
+                None if frame is None else str(frame), category, severity,
+                bool(jv["authorised"]), jv["zone_id"], zone_list,
+            )
         )  # fmt: skip
-    batch.at.extend(range(start, len(records)))
+    batch.at.extend(range(first, batch.records))
     batch.keys.extend(keys)
+
+
+# the judgement's fields but its two enums (keyed by their text) in declaration order:
+# equal judgements have equal keys
+_JUDGEMENT_VALUES = itemgetter(
+    *(f.name for f in fields(Judgement) if f.name not in ("category", "severity"))
+)
+_JUDGED: dict[tuple[Any, ...], tuple[str, str | None]] = {}
+JUDGED_CACHE_MAX = 16_384  # judgement texts remembered (then forgotten, and again)
+
+
+def _judged(j: Judgement, jv: dict[str, Any], known: tuple[Any, ...]) -> tuple[str, str | None]:
+    """The judgement's payload text and its ``detections.zone_ids`` text; remembered for
+    the judgements that recur (the same track, zones and severity, detection after
+    detection; a clearance other than 0 rarely does), so equal judgements are encoded
+    once."""
+    try:  # the zone list once, for the payload and the row
+        zone_list = ",".join(map(_int_repr, jv["zone_ids"]))
+        judged = _judgement_text_with(jv, zone_list)
+    except (TypeError, KeyError):  # a field of an unexpected type: the general way
+        return judgement_json(j), zone_ids_text(j.zone_ids)
+    clearance = jv["clearance_m"]
+    if clearance is None or clearance == 0.0:
+        if len(_JUDGED) >= JUDGED_CACHE_MAX:
+            _JUDGED.clear()
+        _JUDGED[known] = (judged, zone_list or None)
+    return judged, zone_list or None
 
 
 def upsert_states(

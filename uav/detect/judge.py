@@ -78,6 +78,7 @@ ObjArray = npt.NDArray[np.object_]
 BoolArray = npt.NDArray[np.bool_]
 
 PRESSURE_UNCERTAINTY_M = 60.0
+ZONE_SETS_MAX = 65_536  # distinct zone lists kept to be shared (then forgotten, and again)
 
 FLAG_NO_POSITION = "no-position"
 FLAG_NO_ALTITUDE = "no-altitude"
@@ -249,6 +250,7 @@ class Judge:
         self._permit_for = permit_for
         self.use_permits(permits)
         self._zones = ZoneGeometry(index.restricted)
+        self._zone_sets: dict[tuple[int, ...], tuple[int, ...]] = {}
 
     def use_permits(self, permits: Sequence[Any]) -> None:
         """Judge from now on with ``permits`` (e.g. after one was added or revoked)."""
@@ -492,8 +494,11 @@ class Judge:
         flags = flags | np.where(floor_unknown | ceil_unknown, 8, 0)
         return floor_ok & ceil_ok, flags.astype(np.uint8)
 
-    @staticmethod
-    def _inside_lists(inside: list[tuple[int, ...]], det: IntArray, zone_id: IntArray) -> None:
+    def _inside_lists(
+        self, inside: list[tuple[int, ...]], det: IntArray, zone_id: IntArray
+    ) -> None:
+        """Each detection's zones, ascending; the same zones make the same tuple object
+        (one for all the detections of a stay, not one each to allocate and collect)."""
         if not det.size:
             return
         order = np.lexsort((zone_id, det))
@@ -501,5 +506,10 @@ class Judge:
         starts = np.flatnonzero(np.r_[True, d[1:] != d[:-1]])
         ends = np.r_[starts[1:], len(d)]
         zl = zid.tolist()
+        known = self._zone_sets
+        if len(known) > ZONE_SETS_MAX:
+            known.clear()
+        same = known.setdefault
         for s, e, i in zip(starts.tolist(), ends.tolist(), d[starts].tolist(), strict=True):
-            inside[i] = tuple(zl[s:e])
+            zones = tuple(zl[s:e])
+            inside[i] = same(zones, zones)

@@ -16,6 +16,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields
 from enum import StrEnum
+from operator import attrgetter
 from typing import Any
 
 
@@ -111,7 +112,7 @@ class Detection:
         sort_keys=True, separators=(",", ":"))``. It is the ``detection`` object of the
         evidence record and the content :attr:`key` hashes."""
         try:
-            return _sighting_text(vars(self))
+            return _sighting_text(_SIGHTING_VALUES(self))
         except TypeError:  # a field of another type than declared: json's own way
             doc = {k: v for k, v in vars(self).items() if v is not None}
             doc.pop("extra", None)
@@ -186,24 +187,25 @@ def _field_encoder(name: str) -> Any:
 
 
 _FIELD_TYPES = {f.name: f.type for f in fields(Detection)}
-# (name, '"name":', encoder) of the fields a sighting's JSON holds, in key order; each
-# encoder writes a value of the declared type as json does and raises TypeError otherwise
-_SIGHTING_FIELDS: tuple[tuple[str, str, Any], ...] = tuple(
-    (name, f'"{name}":', _field_encoder(name))
-    for name in sorted(_PLAIN_FIELDS)
-    if name != "received_s"
+_SIGHTING_NAMES = tuple(name for name in sorted(_PLAIN_FIELDS) if name != "received_s")
+# the fields a sighting's JSON holds, in key order, read at once (attribute reads: a
+# detection's __dict__ is not made, so it stays one object for the garbage collector)
+_SIGHTING_VALUES = attrgetter(*_SIGHTING_NAMES)
+# ('"name":', encoder) of each: an encoder writes a value of the declared type as json
+# does and raises TypeError otherwise
+_SIGHTING_FIELDS: tuple[tuple[str, Any], ...] = tuple(
+    (f'"{name}":', _field_encoder(name)) for name in _SIGHTING_NAMES
 )
 
 
-def _sighting_text(values: dict[str, Any]) -> str:
-    """canonical_json of the sighting's fields, written field by field in key order (the
-    same text without building and sorting a dict: several times faster, and ingest runs
-    it once per detection)."""
+def _sighting_text(values: tuple[Any, ...]) -> str:
+    """canonical_json of the sighting's fields (``values``: :data:`_SIGHTING_VALUES`),
+    written field by field in key order (the same text without building and sorting a
+    dict: several times faster, and ingest runs it once per detection)."""
     parts: list[str] = []
     add = parts.append
     number = _json_float
-    for name, prefix, encode in _SIGHTING_FIELDS:
-        v = values[name]
+    for (prefix, encode), v in zip(_SIGHTING_FIELDS, values, strict=True):
         if v is None:
             continue
         if encode is number and type(v) is float and v - v == 0.0:  # finite: its repr
@@ -248,6 +250,29 @@ def sighting_keys(times_s: Sequence[float], sightings: Sequence[str]) -> list[st
         ms = floor(t_ms) if 0.0 <= t_ms <= cap else (cap if t_ms > cap else 0)
         append(f"{ms:012x}{sha(text.encode()).hexdigest()[:KEY_HASH_DIGITS]}")
     return out
+
+
+def sightings_and_keys(detections: Sequence[Detection]) -> tuple[list[str], list[str]]:
+    """Each detection's :meth:`~Detection.sighting_json` and :attr:`~Detection.key`, in one
+    pass (ingest runs it per detection)."""
+    sha = hashlib.sha256
+    floor = math.floor
+    cap = _KEY_MS_MAX
+    text_of, values_of = _sighting_text, _SIGHTING_VALUES
+    sightings: list[str] = []
+    keys: list[str] = []
+    add_sighting, add_key = sightings.append, keys.append
+    for d in detections:
+        try:
+            text = text_of(values_of(d))
+        except TypeError:  # a field of another type than declared: json's own way
+            text = d.sighting_json()
+        add_sighting(text)
+        t_ms = d.time_s * 1000.0
+        # before 1970 and NaN: 0; beyond the cap (infinity too): the cap
+        ms = floor(t_ms) if 0.0 <= t_ms <= cap else (cap if t_ms > cap else 0)
+        add_key(f"{ms:012x}{sha(text.encode()).hexdigest()[:KEY_HASH_DIGITS]}")
+    return sightings, keys
 
 
 def key_time_ms(time_s: float) -> int:

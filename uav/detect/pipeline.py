@@ -25,7 +25,7 @@ from typing import Protocol
 
 from uav.detect.incidents import Incidents
 from uav.detect.judge import Judge
-from uav.detect.model import Detection, Incident, Judgement, Track, sighting_keys
+from uav.detect.model import Detection, Incident, Judgement, Track, sightings_and_keys
 from uav.detect.track import Tracker
 from uav.gcpause import paused_gc
 
@@ -168,13 +168,20 @@ class Pipeline:
         self, batch: list[Detection]
     ) -> tuple[list[Detection], list[str], list[str], int]:
         """The detections not seen before (first of repeats), their keys and sightings."""
-        sightings = [d.sighting_json() for d in batch]
-        keys = sighting_keys([d.time_s for d in batch], sightings)
-        fresh: dict[str, int] = {}
-        for i, k in enumerate(keys):
-            fresh.setdefault(k, i)
-        logged = self.sink.known_keys(list(fresh)) if fresh else set()
-        keep = [i for k, i in fresh.items() if k not in logged] if logged else list(fresh.values())
+        sightings, keys = sightings_and_keys(batch)
+        if not keys:
+            return batch, keys, sightings, 0
+        if len(set(keys)) == len(keys):  # the usual batch: no repeats inside it
+            logged = self.sink.known_keys(keys)
+            if not logged:
+                return batch, keys, sightings, 0
+            keep = [i for i, k in enumerate(keys) if k not in logged]
+        else:
+            fresh: dict[str, int] = {}
+            for i, k in enumerate(keys):
+                fresh.setdefault(k, i)
+            logged = self.sink.known_keys(list(fresh))
+            keep = [i for k, i in fresh.items() if k not in logged]
         return (
             [batch[i] for i in keep],
             [keys[i] for i in keep],

@@ -127,29 +127,41 @@ def fast_insert(
     ``INSERT ... VALUES (...), (...)`` statements of up to ``INSERT_PARAMS`` parameters
     each, sent with one ``executemany`` (fewer statement steps than a row each).
     ``on_conflict``: an ``ON CONFLICT ...`` clause ending each statement."""
-    if not rows:
+    fast_insert_flat(conn, table, list(chain_rows(rows)), on_conflict)
+
+
+def fast_insert_flat(
+    conn: Connection, table: Any, values: list[Any], on_conflict: str = ""
+) -> None:
+    """:func:`fast_insert` of rows given one after another in one flat list (every column
+    of the first row, then of the second, ...): the statements' parameters are slices of
+    it, no tuple per row."""
+    n_cols = len(table.columns)
+    if not values:
         return
+    if len(values) % n_cols:
+        raise ValueError(f"{len(values)} values are not rows of {n_cols} columns")
     style = conn.dialect.paramstyle
     if style not in ("qmark", "format", "pyformat"):
         names = [c.name for c in table.columns]
+        rows = [values[i : i + n_cols] for i in range(0, len(values), n_cols)]
         conn.execute(table.insert(), [dict(zip(names, r, strict=True)) for r in rows])
         return
     mark = "?" if style == "qmark" else "%s"
-    n_cols = len(table.columns)
     per = max(1, INSERT_PARAMS // n_cols)
+    step = per * n_cols
     cols = ", ".join(c.name for c in table.columns)
     one = "(" + ", ".join([mark] * n_cols) + ")"
-    full = len(rows) - len(rows) % per
+    full = len(values) - len(values) % step
     if full:
-        flat = chain_rows
-        groups = [tuple(flat(rows[i : i + per])) for i in range(0, full, per)]
+        groups = [tuple(values[i : i + step]) for i in range(0, full, step)]
         sql = f"INSERT INTO {table.name} ({cols}) VALUES {', '.join([one] * per)}{on_conflict}"
         conn.exec_driver_sql(sql, groups)
-    if full < len(rows):
-        rest = rows[full:]
-        marks = ", ".join([one] * len(rest))
+    if full < len(values):
+        rest = values[full:]
+        marks = ", ".join([one] * (len(rest) // n_cols))
         sql = f"INSERT INTO {table.name} ({cols}) VALUES {marks}{on_conflict}"
-        conn.exec_driver_sql(sql, tuple(chain_rows(rest)))
+        conn.exec_driver_sql(sql, tuple(rest))
 
 
 def fast_upsert(
@@ -417,6 +429,8 @@ __all__ = [
     "append_evidence",
     "canonical_json",
     "chain",
+    "fast_insert",
+    "fast_insert_flat",
     "lock_chain",
     "logged_keys",
     "read_tip",

@@ -1,0 +1,124 @@
+"""The evidence log's WAL checkpoints: off the writer's thread, and back to SQLite's own when
+that thread fails; new SQLite files use 16 KiB pages. Real SQLite files, raw sqlite3 checks."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.detect_evidence_support import batch
+from uav.detect.checkpoint import WalCheckpointer
+from uav.detect.evidence import EvidenceLog
+from uav.detect.verify import verify_evidence
+from uav.store import Store
+from uav.store.db import SQLITE_PAGE_SIZE
+
+
+@pytest.fixture
+def store(db: Path) -> Iterator[Store]:
+    s = Store.open(db)
+    yield s
+    s.close()
+
+
+def wait_until(cond: Callable[[], bool], timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not cond():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"condition not met within {timeout_s} s")
+        threading.Event().wait(0.01)
+
+
+def unchecked_frames(db: Path) -> int:
+    """WAL frames not yet copied into the database (a checkpoint of nothing new: 0)."""
+    con = sqlite3.connect(db)
+    try:
+        busy, log_frames, done = con.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    finally:
+        con.close()
+    assert busy == 0
+    return int(log_frames) - int(done)
+
+
+def autocheckpoint_pages(log: EvidenceLog) -> int:
+    """The writer connection's ``wal_autocheckpoint`` (0: its commits never checkpoint)."""
+    value = int(log._conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one())
+    log._conn.rollback()
+    return value
+
+
+def test_a_new_sqlite_file_has_16_kib_pages(store: Store, db: Path) -> None:
+    con = sqlite3.connect(db)
+    page_size = con.execute("PRAGMA page_size").fetchone()[0]
+    journal = con.execute("PRAGMA journal_mode").fetchone()[0]
+    con.close()
+    assert (page_size, journal) == (SQLITE_PAGE_SIZE, "wal") == (16_384, "wal")
+
+
+def test_an_existing_file_keeps_its_page_size(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    con = sqlite3.connect(path)
+    con.execute("PRAGMA page_size=4096")
+    con.execute("CREATE TABLE t (x)")
+    con.close()
+    Store.open(path).close()
+    con = sqlite3.connect(path)
+    assert con.execute("PRAGMA page_size").fetchone()[0] == 4096
+    con.close()
+
+
+def test_the_writer_leaves_checkpoints_to_the_thread(store: Store, db: Path) -> None:
+    dets, js, keys = batch(40)
+    with EvidenceLog(store, background=False) as log:
+        assert autocheckpoint_pages(log) == 0  # the writer's commits never checkpoint
+        ck = log._checkpointer
+        assert ck is not None and ck.alive()
+        ck.every_bytes = 1  # every commit is due
+        log.append_detections(dets, js, keys)
+        log.flush()
+        wait_until(lambda: ck.checkpoints >= 1, 10.0)
+        assert log.checkpoint_cpu_s >= 0.0
+    assert unchecked_frames(db) == 0  # everything committed was copied
+    assert verify_evidence(store).ok
+
+
+def test_checkpointer_copies_the_wal_when_due(store: Store, db: Path) -> None:
+    dets, js, keys = batch(20)
+    with EvidenceLog(store, background=False, checkpoint_thread=False) as log:
+        log._conn.exec_driver_sql("PRAGMA wal_autocheckpoint=0")
+        log._conn.commit()
+        log.append_detections(dets, js, keys)
+        log.flush()
+        ck = WalCheckpointer(store.engine, every_bytes=1_000)
+        try:
+            ck.wrote(999)
+            assert ck.checkpoints == 0  # not due yet
+            ck.wrote(1)
+            wait_until(lambda: ck.checkpoints == 1, 10.0)
+        finally:
+            ck.close()
+        assert ck.last is not None
+        busy, frames, copied = ck.last
+        assert busy == 0 and frames == copied > 0  # it copied everything committed
+        assert unchecked_frames(db) == 0
+
+
+def test_a_failed_checkpointer_hands_back_to_sqlite(store: Store) -> None:
+    dets, js, keys = batch(10)
+    with EvidenceLog(store, background=False) as log:
+        ck = log._checkpointer
+        assert ck is not None
+        ck._conn.close()  # its next checkpoint fails
+        ck.wrote(ck.every_bytes)
+        wait_until(lambda: not ck.alive(), 10.0)
+        assert ck.error is not None
+        log.append_detections(dets, js, keys)
+        log.flush()  # notices, and goes back to SQLite's own checkpoints
+        assert log._checkpointer is None
+        assert autocheckpoint_pages(log) == log._autocheckpoint_pages >= 1000
+    assert store.evidence_count("detection") == 10 and verify_evidence(store).ok
