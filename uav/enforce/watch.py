@@ -281,7 +281,10 @@ class DroneWatch:
 
     def _complete(self, tick: Tick) -> Assessment:
         """The tick's assessment with its nearest zone (deferred while a breach acted)."""
-        tick.assessment = self.predictor.complete(tick.assessment, tick.state, tick.now)
+        try:
+            tick.assessment = self.predictor.complete(tick.assessment, tick.state, tick.now)
+        except UavError as exc:  # the breach was acted on; only the clearance is missing
+            log.warning("%s: nearest zone not found: %s", self.name, exc)
         return tick.assessment
 
     def _command_sent(self) -> None:
