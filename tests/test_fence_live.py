@@ -94,7 +94,8 @@ def test_push_reads_back_as_sent_and_the_drone_enforces_it(
     for args in (("mode", "TH-01", "GUIDED"), ("arm", "TH-01"), ("takeoff", "TH-01", "10")):
         r = uav("fleet", *args)
         assert r.exit_code == 0, (args, r.stderr)
-    r = uav("fleet", "goto", "TH-01", *offset(130.0, 0.0), 10)  # straight at NFZ-N
+    # straight at NFZ-N: past uav's own zone check (--no-check) to see the onboard fence act
+    r = uav("fleet", "goto", "TH-01", *offset(130.0, 0.0), 10, "--no-check")
     assert r.exit_code == 1, r.stderr
     assert "Polygon fence breached" in said(r.stderr)
     r = uav("fleet", "status", "TH-01", "--json", "--timeout", "3")

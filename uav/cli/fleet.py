@@ -45,12 +45,12 @@ app = typer.Typer(
 def drone_errors() -> Iterator[None]:
     """Render errors about a drone on stderr: a refusal by the drone (or the plan check, or
     the pilot's Ctrl-C) exits 1, anything else uav raises exits 2."""
-    from uav.fleet.errors import DroneRefused, FlightAborted, PlanRefused
+    from uav.fleet.errors import DroneRefused, FlightAborted, MoveRefused, PlanRefused
 
     with handle_errors():
         try:
             yield
-        except (DroneRefused, PlanRefused, FlightAborted) as exc:
+        except (DroneRefused, PlanRefused, FlightAborted, MoveRefused) as exc:
             label = "stopped" if isinstance(exc, FlightAborted) else "refused"
             err.print(f"[bold red]{label}:[/] {escape(str(exc))}")
             raise typer.Exit(EXIT_FINDINGS) from None
@@ -320,27 +320,43 @@ def disarm(
     _done(name, f"disarmed ({s.mode_name})")
 
 
+NO_CHECK_HELP = "Skip the zone check (an emergency: the pilot answers for the leg)."
+
+
+def _warn_unchecked(name: str, no_check: bool) -> None:
+    if no_check:
+        err.print(f"[yellow]warning:[/] {escape(name)}: not checked against the zones (--no-check)")
+
+
 @app.command(
     "takeoff",
     help="Take drone NAME off to ALT metres above home; it must be armed in GUIDED. Returns "
-    "when it is there.\n\n" + COMMAND_EXIT_HELP,
+    "when it is there. The climb is checked against the zones first (as `plan check` checks a "
+    "leg): a climb inside a zone is refused, exit 1, nothing sent.\n\n" + COMMAND_EXIT_HELP,
 )
 def takeoff(
     ctx: typer.Context,
     name: str = typer.Argument(..., help="Drone name."),
     alt: float = typer.Argument(..., help="Altitude above home, metres."),
+    no_check: bool = typer.Option(False, "--no-check", help=NO_CHECK_HELP),
 ) -> None:
     with drone_errors():
         from uav.fleet import commands
 
-        s = commands.takeoff(open_store(ctx), name, alt)
+        _warn_unchecked(name, no_check)
+        s = commands.takeoff(open_store(ctx), name, alt, check=not no_check)
     _done(name, f"took off: {_where(s)}")
 
 
 @app.command(
     "goto",
     help="Fly drone NAME to LAT LON at ALT metres above home (WGS-84 degrees); it must be "
-    "flying in GUIDED. Returns when it is there. " + NEGATIVE_HELP + "\n\n" + COMMAND_EXIT_HELP,
+    "flying in GUIDED. Returns when it is there. The straight leg from where the drone is "
+    "is checked against the zones first: a leg that enters a zone, or a target inside one, "
+    "is refused (exit 1, nothing sent); leaving a zone the drone is in is allowed. "
+    + NEGATIVE_HELP
+    + "\n\n"
+    + COMMAND_EXIT_HELP,
 )
 def goto(
     ctx: typer.Context,
@@ -348,11 +364,13 @@ def goto(
     lat: float = typer.Argument(..., help="Latitude, degrees."),
     lon: float = typer.Argument(..., help="Longitude, degrees."),
     alt: float = typer.Argument(..., help="Altitude above home, metres."),
+    no_check: bool = typer.Option(False, "--no-check", help=NO_CHECK_HELP),
 ) -> None:
     with drone_errors():
         from uav.fleet import commands
 
-        s = commands.goto(open_store(ctx), name, lat, lon, alt)
+        _warn_unchecked(name, no_check)
+        s = commands.goto(open_store(ctx), name, lat, lon, alt, check=not no_check)
     _done(name, f"arrived {_where(s)}")
 
 

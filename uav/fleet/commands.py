@@ -18,6 +18,13 @@ from uav import link as ml
 from uav.errors import InputError
 from uav.fleet.errors import about
 from uav.fleet.links import connect, target
+from uav.fleet.movecheck import (
+    GOTO_WHAT,
+    TAKEOFF_WHAT,
+    check_goto,
+    check_takeoff,
+    position_of,
+)
 from uav.link import DroneLink, LinkConfig, VehicleState
 from uav.link.modes import mode_name, mode_number
 
@@ -52,17 +59,40 @@ def set_mode(store: Store, name: str, mode: str) -> VehicleState:
     return run(store, name, lambda link: ml.set_mode(link, canonical))
 
 
-def takeoff(store: Store, name: str, alt_m: float) -> VehicleState:
-    """Take off to ``alt_m`` above home (armed, in GUIDED); returns at that altitude."""
+def takeoff(store: Store, name: str, alt_m: float, *, check: bool = True) -> VehicleState:
+    """Take off to ``alt_m`` above home (armed, in GUIDED); returns at that altitude.
+    ``check``: refuse a climb inside a zone (:func:`uav.fleet.movecheck.check_takeoff`)."""
     if not (math.isfinite(alt_m) and alt_m > 0):
         raise InputError(f"take-off altitude {alt_m} m must be above 0")
-    return run(store, name, lambda link: ml.takeoff(link, alt_m))
+
+    def action(link: DroneLink) -> VehicleState:
+        if check and link.state.armed:  # unarmed, the vehicle's own refusal comes first
+            check_takeoff(store, name, position_of(link, TAKEOFF_WHAT), alt_m)
+        return ml.takeoff(link, alt_m)
+
+    return run(store, name, action)
 
 
-def goto(store: Store, name: str, lat_deg: float, lon_deg: float, alt_rel_m: float) -> VehicleState:
-    """Fly to a point, altitude above home (armed, in GUIDED); returns on arrival."""
+def goto(
+    store: Store,
+    name: str,
+    lat_deg: float,
+    lon_deg: float,
+    alt_rel_m: float,
+    *,
+    check: bool = True,
+) -> VehicleState:
+    """Fly to a point, altitude above home (armed, in GUIDED); returns on arrival.
+    ``check``: refuse a leg into a zone (:func:`uav.fleet.movecheck.check_goto`)."""
     check_point(lat_deg, lon_deg, alt_rel_m)
-    return run(store, name, lambda link: ml.goto(link, lat_deg, lon_deg, alt_rel_m))
+
+    def action(link: DroneLink) -> VehicleState:
+        if check and link.state.armed:  # unarmed, the vehicle's own refusal comes first
+            state = position_of(link, GOTO_WHAT)
+            check_goto(store, name, state, lat_deg, lon_deg, alt_rel_m)
+        return ml.goto(link, lat_deg, lon_deg, alt_rel_m)
+
+    return run(store, name, action)
 
 
 def rtl(store: Store, name: str, *, wait_landed: bool = False) -> VehicleState:

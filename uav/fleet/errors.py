@@ -7,7 +7,7 @@ a confirmation that never came (:class:`DroneLinkError`, exit code 2).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
@@ -16,7 +16,7 @@ from uav.link.errors import CommandRefused, LinkError, MissionRejected, SigningE
 from uav.link.signing import REFUSED_WHILE_ARMED
 
 if TYPE_CHECKING:
-    from uav.check.report import CheckReport
+    from uav.check.report import CheckReport, Finding
 
 
 class DroneError(UavError):
@@ -45,6 +45,20 @@ class PlanRefused(DroneError):
         self.report = report
         n = len(report.violations)
         super().__init__(drone, f"the plan is not clear ({n} violation(s)): nothing was sent")
+
+
+class MoveRefused(DroneError):
+    """A direct goto or take-off would break a zone's rule: nothing was sent. ``findings``
+    are the plan check's violations on the leg it would fly."""
+
+    def __init__(self, drone: str, what: str, findings: Sequence[Finding]) -> None:
+        self.findings = tuple(findings)
+        said = " ".join(f.message for f in self.findings)
+        super().__init__(
+            drone,
+            f"{what} refused by the zone check ({len(self.findings)} violation(s)), nothing "
+            f"was sent: {said} (--no-check flies it anyway)",
+        )
 
 
 class DroneLinkError(DroneError):
