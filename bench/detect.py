@@ -12,8 +12,8 @@ pipeline (every zone tested with shapely for each detection, one INSERT and COMM
 detection) runs on a sample of ``--naive`` detections and is extrapolated.
 
 Prints detections per second for both, the speed-up, the tool's time per detection in each
-stage (keys and duplicate check, judge, tracks, incidents, evidence log), and what the run
-found (severities, tracks, incidents, records in the log). "keys+dedupe" is each sighting
+stage (keys and duplicate check, judge, tracks, incidents, expiry, evidence log), and what
+the run found (severities, tracks, incidents, records in the log). "keys+dedupe" is each sighting
 encoded once (its canonical JSON, which the log's payload reuses), its key, and the check
 against the log. The evidence log copies its WAL into the database on a thread of its own
 (uav.detect.checkpoint), so the tool's CPU time is printed too: the ingesting thread's plus
@@ -231,7 +231,8 @@ def bench_permits() -> list[Any]:
 
 def time_stages(pipeline: Pipeline, log: Any) -> dict[str, float]:
     """Wrap the pipeline's stages with timers; returns the totals (seconds), filled as the
-    pipeline runs: keys and duplicates, judge, tracks, incidents, the evidence log."""
+    pipeline runs: keys and duplicates, judge, tracks, incidents, expiry (silent tracks and
+    incidents closed, incidents newly high), the evidence log."""
     totals: dict[str, float] = {}
 
     def timed(name: str, fn: Callable[..., T]) -> Callable[..., T]:
@@ -250,6 +251,10 @@ def time_stages(pipeline: Pipeline, log: Any) -> dict[str, float]:
     p.tracker.assign = timed("tracks", p.tracker.assign)
     p.tracker.observe = timed("tracks", p.tracker.observe)
     p.incidents.observe = timed("incidents", p.incidents.observe)
+    p.tracker.expire = timed("expiry", p.tracker.expire)
+    p.incidents.expire = timed("expiry", p.incidents.expire)
+    p.incidents.new_high = timed("expiry", p.incidents.new_high)
+    p.incidents.forget_tracks = timed("expiry", p.incidents.forget_tracks)
     log.append_detections = timed("log", log.append_detections)
     log.append_tracks = timed("log", log.append_tracks)
     log.append_incidents = timed("log", log.append_incidents)

@@ -1,6 +1,6 @@
 """The hot-path encodings and helpers of ingest give exactly what the plain ways give.
 
-Sightings and judgements are written field by field instead of through ``json.dumps``; keys
+Payloads are canonical JSON (orjson, sorted keys) put together from canonical parts; keys
 are a time prefix and a hash; the plot gate searches a grid instead of every plot track;
 inserts are multi-row. Each is checked here against the straightforward version.
 """
@@ -15,6 +15,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -27,7 +28,10 @@ from uav.detect.evidence_records import (
     detection_from_payload,
     detection_key_of,
     detection_payload,
+    detection_payloads,
     judgement_json,
+    stored_key,
+    stored_sighting,
 )
 from uav.detect.incidents import Incidents
 from uav.detect.judge import Judge
@@ -42,10 +46,12 @@ from uav.detect.model import (
     Severity,
     Track,
     TrackChange,
+    canonical_json,
     new_incident,
     new_judgement,
     new_track,
     sighting_key,
+    sightings_and_keys,
 )
 from uav.detect.pipeline import MemorySink, Pipeline
 from uav.detect.report_query import Filters, sightings, stats
@@ -55,17 +61,28 @@ from uav.store.evidence import fast_insert, logged_keys
 
 
 def dumps(doc: Any) -> str:
-    return json.dumps(doc, sort_keys=True, separators=(",", ":"))
+    """The canonical form, the plain way."""
+    return orjson.dumps(doc, option=orjson.OPT_SORT_KEYS).decode()
 
 
-def plain_sighting(d: Detection) -> str:
+def finite_tree(doc: Any) -> bool:
+    if isinstance(doc, float):
+        return math.isfinite(doc)
+    if isinstance(doc, dict):
+        return all(map(finite_tree, doc.values()))
+    if isinstance(doc, list | tuple):
+        return all(map(finite_tree, doc))
+    return True
+
+
+def sighting_doc(d: Detection) -> dict[str, Any]:
     doc = {k: v for k, v in vars(d).items() if v is not None}
     doc.pop("extra", None)
     doc.pop("received_s", None)
-    return dumps(doc)
+    return doc
 
 
-floats = st.floats(width=64)  # NaN and infinities too: json writes them its own way
+floats = st.floats(width=64)  # NaN and infinities too: refused, never written as null
 texts = st.text(max_size=12)
 
 
@@ -78,7 +95,7 @@ texts = st.text(max_size=12)
     callsign=st.none() | texts | st.integers(0, 9),  # a field of another type than declared
     sysid=st.none() | st.integers(0, 255) | st.booleans(),
     received=st.none() | floats,
-    extra=st.dictionaries(texts, st.integers() | texts, max_size=2),
+    extra=st.dictionaries(texts, st.integers(-(2**63), 2**63 - 1) | texts | floats, max_size=2),
 )
 def test_sighting_json_is_canonical_json_of_the_fields(
     t: float,
@@ -95,13 +112,48 @@ def test_sighting_json_is_canonical_json_of_the_fields(
         t, "jsonl:-", "s\u00e9", SensorKind.RF, lat, lat, alt, frame, remote_id=rid,
         callsign=callsign, mavlink_sysid=sysid, received_s=received, extra=extra,
     )  # fmt: skip
-    assert d.sighting_json() == plain_sighting(d)
     j = judgement(d)
+    if not finite_tree(sighting_doc(d)):
+        with pytest.raises(ValueError, match="not finite"):
+            d.sighting_json()
+        with pytest.raises(ValueError, match="not finite"):
+            sightings_and_keys([d])
+        return
+    assert d.sighting_json() == dumps(sighting_doc(d))
+    if not (finite_tree(extra) and finite_tree(received)):
+        with pytest.raises(ValueError, match="not finite"):
+            detection_payload(d, j)
+        with pytest.raises(ValueError, match="not finite"):
+            sightings_and_keys([d]) if not finite_tree(extra) else detection_payloads(
+                [d], [j], [d.sighting_json()]
+            )
+        return
     payload = detection_payload(d, j)
+    assert "null" not in payload.replace('"null"', "")  # no NaN written as null
     assert payload == dumps(json.loads(payload))  # canonical as a whole
     doc = json.loads(payload)
     assert dumps(doc["detection"]) == d.sighting_json()
     assert ("extra" in doc) == bool(extra) and ("received_s" in doc) == (received is not None)
+    assert stored_sighting(payload) == (float(t), d.sighting_json())
+    assert stored_key(payload) == d.key == sightings_and_keys([d])[1][0]
+
+
+def test_the_canonical_form_pinned() -> None:
+    """orjson's form, not json.dumps's: shortest floats without a padded exponent,
+    non-ASCII as UTF-8, sorted keys, no spaces; enums as their value."""
+    d = Detection(1e16, "s", "capteur-é", SensorKind.RF, 1e-7, -0.0, 100.0, AltFrame.AMSL)
+    assert d.sighting_json() == (
+        '{"alt_frame":"amsl","alt_m":100.0,"lat_deg":1e-7,"lon_deg":-0.0,'
+        '"sensor_id":"capteur-é","sensor_kind":"rf","source":"s","time_s":1e+16}'
+    )
+    assert canonical_json({"b": [1, 2.5], "a": "\n"}) == b'{"a":"\\n","b":[1,2.5]}'
+    # a null is a None, never a NaN: the check is not fooled by a string holding "null"
+    assert canonical_json({"a": None, "b": "null"}) == b'{"a":null,"b":"null"}'
+    for bad in ({"a": None, "b": math.nan}, {"a": [1.0, {"c": -math.inf}]}, (math.nan,)):
+        with pytest.raises(ValueError, match="not finite"):
+            canonical_json(bad)
+    with pytest.raises(ValueError, match="not loggable"):
+        canonical_json({"big": 2**64})
 
 
 @given(
@@ -109,7 +161,7 @@ def test_sighting_json_is_canonical_json_of_the_fields(
     by=st.none() | texts,
     severity=st.sampled_from(list(Severity)),
     zone_ids=st.lists(st.integers(-5, 10**6), max_size=3).map(tuple),
-    zone_id=st.none() | st.integers(0, 99) | st.floats(),  # a float: the general way
+    zone_id=st.none() | st.integers(0, 99) | st.floats(),  # a float: not remembered
     name=st.none() | texts,
     clearance=st.none() | st.floats(width=64),
     flags=st.lists(st.sampled_from(["no-altitude", "pressure-altitude"]), max_size=2).map(tuple),
@@ -130,7 +182,18 @@ def test_judgement_json_is_canonical_json_of_the_fields(
     for empty_left_out in ("zone_ids", "flags"):
         if not doc[empty_left_out]:
             del doc[empty_left_out]
+    d = detection(1)
+    if not finite_tree(doc):
+        with pytest.raises(ValueError, match="not finite"):
+            judgement_json(j)
+        with pytest.raises(ValueError, match="not finite"):
+            detection_payloads([d], [j], [d.sighting_json()])
+        return
     assert judgement_json(j) == dumps(doc)
+    for _ in range(2):  # encoded, then maybe remembered: the same text both times
+        (payload,), _zones = detection_payloads([d], [j], [d.sighting_json()])
+        assert json.loads(payload)["judgement"] == json.loads(dumps(doc))
+        assert payload == detection_payload(d, j)
 
 
 def test_new_judgement_equals_the_dataclass() -> None:
@@ -140,16 +203,47 @@ def test_new_judgement_equals_the_dataclass() -> None:
 
 
 def test_payload_round_trips_and_gives_the_key_to_an_auditor() -> None:
-    d = Detection(**{**vars(detection(3)), "extra": {"rssi": -71}})
+    d = Detection(**{**vars(detection(3)), "extra": {"rssi": -71}, "callsign": "航班7"})
     payload = detection_payload(d, judgement(d, zone_ids=(7,)))
     back, _ = detection_from_payload(payload)
     assert back == d and back.extra == d.extra and back.received_s == d.received_s
-    # the key in a few lines: time in ms (12 hex digits), then SHA-256 of the sighting
-    sighting = json.loads(payload)["detection"]
-    text = json.dumps(sighting, sort_keys=True, separators=(",", ":"))
+    # the key in a few lines, over the stored text (no re-encoding): time in ms (12 hex
+    # digits), then SHA-256 of the sighting object's text as it stands in the payload
+    start = len('{"detection":')
+    sighting, end = json.JSONDecoder().raw_decode(payload, start)
+    text = payload[start:end]
     ms = math.floor(sighting["time_s"] * 1000)
     assert f"{ms:012x}{hashlib.sha256(text.encode()).hexdigest()[:20]}" == d.key
-    assert detection_key_of(sighting) == d.key
+    # or re-encoded with orjson (sorted keys): the same text
+    assert orjson.dumps(sighting, option=orjson.OPT_SORT_KEYS).decode() == text
+    assert detection_key_of(sighting) == d.key == stored_key(payload)
+
+
+def test_a_detection_that_cannot_be_logged_is_refused_alone_before_judging(
+    db: Path,
+) -> None:
+    """A NaN never reaches a payload as null: the pipeline leaves out (and counts) the
+    detections it cannot log, before anything is judged or tracked; the rest is logged."""
+    store = Store.open(db)
+    dets = [detection(i) for i in range(4)]
+    dets[1] = Detection(**{**vars(dets[1]), "alt_m": math.nan})
+    dets[2] = Detection(**{**vars(dets[2]), "extra": {"snr": math.inf}})
+    tracker = Tracker()
+    with EvidenceLog(store, background=False) as log:
+        result = Pipeline(Judge(ZoneIndex([])), tracker, Incidents(), log).ingest(dets)
+        assert result.refused == 2 and [d.time_s for d in result.detections] == [
+            dets[0].time_s,
+            dets[3].time_s,
+        ]
+    con = sqlite3.connect(db)
+    rows = con.execute("SELECT kind, payload FROM evidence").fetchall()
+    con.close()
+    assert {k for k, _ in rows} == {"detection", "track"}
+    # detection payloads leave None out: a null could only be a NaN; no record holds one
+    assert not any("null" in p for k, p in rows if k == "detection")
+    assert not any("NaN" in p or "Infinity" in p for _, p in rows)
+    assert store.evidence_count("detection") == 2
+    store.close()
 
 
 def test_key_ignores_reception_and_extra_but_not_the_sighting() -> None:
@@ -167,7 +261,7 @@ def test_key_ignores_reception_and_extra_but_not_the_sighting() -> None:
      (T0_S + 0.0015, f"{math.floor((T0_S + 0.0015) * 1000):012x}")],
 )  # fmt: skip
 def test_key_time_prefix_is_clamped(time_s: float, prefix: str) -> None:
-    assert sighting_key(time_s, "{}")[:12] == prefix
+    assert sighting_key(time_s, b"{}")[:12] == prefix == sighting_key(time_s, "{}")[:12]
 
 
 def brute_nearest(gate: PlotGate, t_s: float, lat: float, lon: float) -> str | None:

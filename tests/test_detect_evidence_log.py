@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import sqlite3
 import threading
 import time
@@ -11,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
+import orjson
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -84,8 +86,8 @@ def test_payload_is_canonical_and_round_trips() -> None:
     j = judgement(det, zone_ids=(4,))
     payload = detection_payload(det, j)
     doc = json.loads(payload)
-    assert payload == json.dumps(doc, sort_keys=True, separators=(",", ":"))
-    assert payload.isascii()
+    assert payload == orjson.dumps(doc, option=orjson.OPT_SORT_KEYS).decode()
+    assert '"a":"é"' in payload and '"B-7\\n"' in payload  # UTF-8 as is, controls escaped
     assert "null" not in payload  # None fields are left out
     back_det, back_j = detection_from_payload(payload)
     assert back_det == det and back_det.extra == det.extra and back_det.key == det.key
@@ -125,7 +127,7 @@ def test_payload_round_trip_property(
     )
     j = judgement(det)
     payload = detection_payload(det, j)
-    assert payload == json.dumps(json.loads(payload), sort_keys=True, separators=(",", ":"))
+    assert payload == orjson.dumps(json.loads(payload), option=orjson.OPT_SORT_KEYS).decode()
     back, _ = detection_from_payload(payload)
     assert back == det and back.key == det.key
     assert detection_row_tail(back, j, back.key) == detection_row_tail(det, j, det.key)
@@ -286,11 +288,33 @@ def test_keys_found_absent_are_asked_again_after_another_writer(db: Path) -> Non
     s2.close()
 
 
-def test_nan_altitude_is_logged_and_verifies(store: Store) -> None:
-    det = replace(detection(1), alt_m=float("nan"))
+@pytest.mark.parametrize(
+    "change",
+    [{"alt_m": math.nan}, {"lat_deg": math.inf}, {"received_s": math.nan},
+     {"extra": {"rssi": [1.0, -math.inf]}}, {"extra": {"big": 2**64}}],
+)  # fmt: skip
+def test_a_value_canonical_json_cannot_hold_is_refused_before_buffering(
+    store: Store, change: dict[str, object]
+) -> None:
+    """orjson writes NaN as null: a non-finite number never reaches a payload (as null or
+    otherwise); nor does an int beyond 64 bits. The call is refused whole, nothing of it
+    buffered, and the log goes on."""
+    good, bad = detection(1), replace(detection(2), **change)  # type: ignore[arg-type]
     with EvidenceLog(store, background=False) as log:
-        log.append_detections([det], [judgement(det)])
+        with pytest.raises(ValueError, match="not"):
+            log.append_detections([good, bad], [judgement(good), judgement(bad)])
+        assert log.flush() is None
+        log.append_detections([good], [judgement(good)])
+    assert store.evidence_count("detection") == 1
     assert verify_evidence(store).ok
+
+
+def test_a_non_finite_track_value_is_refused_before_buffering(store: Store) -> None:
+    bad = replace(track("icao:A00000", 1, T0_S), lat_deg=math.nan)
+    with EvidenceLog(store, background=False) as log:
+        with pytest.raises(ValueError, match="not finite"):
+            log.append_tracks([bad])
+        assert log.flush() is None
 
 
 def test_non_finite_times_are_refused_before_buffering(store: Store) -> None:

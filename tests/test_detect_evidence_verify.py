@@ -207,3 +207,39 @@ def test_json_names_the_first_bad_record(logged: Path, uav: Invoke) -> None:
     assert doc["ok"] is False and doc["records"] == 2  # counted up to the first bad record
     assert doc["problem"]["seq"] == 4 and doc["problem"]["what"] == SEQ_GAP
     assert doc["problem"]["kind"] == "detection" and doc["problem"]["time_s"] == T0_S + 1.5
+
+
+def test_a_log_written_before_orjson_still_verifies_and_keys_match(db: Path) -> None:
+    """Payloads of the json.dumps era (\\u escapes, 1e-07) hash and key as stored: verify
+    recomputes the key over the stored sighting text, never a re-encoding of it."""
+    store = Store.open(db)
+    store.close()
+    sighting = {"callsign": "航班7", "lat_deg": 1e-07, "lon_deg": 113.3, "sensor_id": "rx",
+                "sensor_kind": "rf", "source": "s", "time_s": T0_S}  # fmt: skip
+    judged = {"authorised": False, "category": "unknown", "severity": "low", "track_id": "p:1"}
+    old = json.dumps({"detection": sighting, "judgement": judged}, sort_keys=True,
+                     separators=(",", ":"))  # fmt: skip
+    assert "\\u" in old and "1e-07" in old  # not what orjson writes
+    text = json.dumps(sighting, sort_keys=True, separators=(",", ":"))
+    key = f"{int(T0_S * 1000):012x}{hashlib.sha256(text.encode()).hexdigest()[:20]}"
+    h = rehash("0" * 64, 1, "detection", T0_S, old)
+    con = sqlite3.connect(db)
+    con.execute(
+        "INSERT INTO evidence (seq, kind, time_s, payload, prev_hash, hash) VALUES (1, "
+        "'detection', ?, ?, ?, ?)",
+        (T0_S, old, "0" * 64, h),
+    )
+    con.execute(
+        "INSERT INTO detections (seq, key, time_s, source, track_id, lat_deg, lon_deg, category,"
+        " severity, authorised) VALUES (1, ?, ?, 's', 'p:1', 1e-07, 113.3, 'unknown', 'low', 0)",
+        (key, T0_S),
+    )
+    con.execute("INSERT INTO meta (key, value) VALUES ('evidence_tip', ?)", (f"1:{h}",))
+    con.commit()
+    con.close()
+    store = Store.open(db)
+    report = verify_evidence(store)
+    assert report.ok, report.problem
+    store.close()
+    tamper(db, f"UPDATE detections SET key = '{key[:-1]}0' WHERE seq = 1")
+    assert check(db)[0] == INDEX_MISMATCH

@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 from cli import app
 from tests.conftest import Invoke
 from tests.detect_support import T0, det, square
+from tests.fleet_support import said
 from uav.check.index import ZoneIndex
 from uav.detect.alerts import AlertOutcome, AlertRunner, run_alert
 from uav.detect.incidents import Incidents
@@ -376,3 +377,24 @@ def test_a_listed_session_replays_to_the_same_sightings(
     assert json.loads(runner_result.stdout)["detections"] == 120
     replayed = CliRunner().invoke(app, ["--db", str(fresh), "detect", "list", "--json"])
     assert [r["detection"] for r in json.loads(replayed.stdout)] == [r["detection"] for r in rows]
+
+
+def test_a_detection_the_log_cannot_hold_is_refused_and_said(
+    uav: Invoke, db: Path, tmp_path: Path
+) -> None:
+    """A detector line with a NaN among its extra fields: that detection is refused (never
+    written as null), the rest logged, and listen says so and exits 1."""
+    feed = jsonl(tmp_path / "feed.jsonl", crossing("INTRUDER-7")[:10])
+    lines = feed.read_text().splitlines()
+    bad = json.loads(lines[-1])
+    bad["snr_db"] = float("nan")
+    bad["time"] = bad["time"] + 0.5
+    lines.append(json.dumps(bad))  # '"snr_db": NaN': Python's json writes it, a detector may
+    feed.write_text("\n".join(lines) + "\n")
+    res = uav("detect", "listen", f"jsonl:{feed}", "--duration", "60", "--json")
+    assert res.exit_code == 1, res.output
+    summary = json.loads(res.stdout)
+    assert (summary["detections"], summary["refused"]) == (10, 1)
+    assert "1 detection(s) held a value the evidence log cannot record" in said(res.stderr)
+    assert uav("detect", "verify").exit_code == 0
+    assert len(json.loads(uav("detect", "list", "--json").stdout)) == 10

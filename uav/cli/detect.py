@@ -11,6 +11,7 @@ from rich.markup import escape
 from uav.cli import evidence
 from uav.cli.common import (
     EXIT_CODES_HELP,
+    EXIT_FINDINGS,
     err,
     handle_errors,
     open_store,
@@ -121,6 +122,12 @@ def listen(
                 if alerts is not None and not alerts.close():
                     err.print("[yellow]warning:[/] some alerts were still running at exit")
     _print_summary(summary, view, alerts.sent if alerts else 0, as_json)
+    if summary.refused:
+        err.print(
+            f"[bold red]refused:[/] {summary.refused} detection(s) held a value the evidence "
+            "log cannot record (not a finite number, or too large): they are not in the log"
+        )
+        raise typer.Exit(EXIT_FINDINGS)
 
 
 def _report_alert(outcome: Any) -> None:
@@ -222,6 +229,7 @@ def _print_summary(summary: ListenSummary, view: _LiveView, alerts: int, as_json
     doc = {
         "detections": summary.detections,
         "duplicates": summary.duplicates,
+        "refused": summary.refused,
         "batches": summary.batches,
         "stopped": summary.reason,
         "incidents_opened": view.opened,

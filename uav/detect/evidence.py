@@ -58,13 +58,20 @@ from uav.detect.evidence_records import (
     Entry,
     detection_from_payload,
     detection_payload,
+    detection_payloads,
     detection_row_tail,
     prepare,
     require_finite,
     state_payload,
     upsert_states,
 )
-from uav.detect.model import Detection, Incident, Judgement, Track, sighting_keys
+from uav.detect.model import (
+    Detection,
+    Incident,
+    Judgement,
+    Track,
+    sighting_keys,
+)
 from uav.errors import StoreError
 from uav.store import Store
 from uav.store import schema_evidence as S
@@ -182,20 +189,23 @@ class EvidenceLog:
         sightings: Sequence[str] | None = None,
     ) -> None:
         """Buffer detections with their judgements (``keys[i]`` = ``detections[i].key``,
-        ``sightings[i]`` = ``detections[i].sighting_json()``: computed when not given)."""
+        ``sightings[i]`` = ``detections[i].sighting_json()``: computed when not given).
+        Their payloads are made here: a non-finite number or a value canonical JSON cannot
+        hold raises ValueError and nothing of the call is buffered."""
         n = len(detections)
         if len(judgements) != n:
             raise ValueError("one judgement per detection")
         require_finite([d.time_s for d in detections], "detection time_s")
-        if sightings is not None and len(sightings) != n:
+        if sightings is None:
+            sightings = [d.sighting_json() for d in detections]
+        elif len(sightings) != n:
             raise ValueError("one sighting per detection")
         if keys is None:
-            if sightings is None:
-                sightings = [d.sighting_json() for d in detections]
             keys = sighting_keys([d.time_s for d in detections], sightings)
         elif len(keys) != n:
             raise ValueError("one key per detection")
-        self._append(("detection", detections, judgements, keys, sightings), n)
+        payloads, zone_lists = detection_payloads(detections, judgements, sightings)
+        self._append(("detection", detections, judgements, keys, payloads, zone_lists), n)
 
     def append_detection(self, detection: Detection, judgement: Judgement) -> None:
         self.append_detections([detection], [judgement])
@@ -203,12 +213,14 @@ class EvidenceLog:
     def append_tracks(self, tracks: Sequence[Track]) -> None:
         if tracks:
             require_finite([t.last_s for t in tracks], "track last_s")
-            self._append(("track", list(tracks), (), (), None), 0)
+            payloads = [state_payload(t) for t in tracks]
+            self._append(("track", list(tracks), (), (), payloads, ()), 0)
 
     def append_incidents(self, incidents: Sequence[Incident]) -> None:
         if incidents:
             require_finite([i.updated_s for i in incidents], "incident updated_s")
-            self._append(("incident", list(incidents), (), (), None), 0)
+            payloads = [state_payload(i) for i in incidents]
+            self._append(("incident", list(incidents), (), (), payloads, ()), 0)
 
     def _append(self, entry: Entry, n_detections: int) -> None:
         self._raise_pending_error()

@@ -8,16 +8,20 @@ field not None but ``received_s`` and ``extra``; its SHA-256 gives the detection
 the judgement's fields that are not None (``zone_ids`` and ``flags`` only when not empty).
 A track or incident record's payload is every field of the
 :class:`~uav.detect.model.Track` / :class:`~uav.detect.model.Incident`. All are canonical
-JSON: ``json.dumps(doc, sort_keys=True, separators=(",", ":"))``. A detection payload is
-put together from its canonical parts (the keys sort ``detection`` < ``extra`` <
-``judgement`` < ``received_s``), so the sighting is encoded once for both key and payload;
-the ``judgement`` text is remembered for judgements that recur (a track staying in the same
-zones detection after detection), keyed by the judgement's values: equal judgements get the
-same text.
+JSON (:func:`uav.detect.model.canonical_json`: ``orjson.dumps(doc,
+option=orjson.OPT_SORT_KEYS)``, UTF-8; a non-finite number is refused, never written as
+null). A detection payload is put together from its canonical parts (the keys sort
+``detection`` < ``extra`` < ``judgement`` < ``received_s``), so the sighting is encoded once
+for both key and payload; the ``judgement`` text is remembered for judgements that recur (a
+track staying in the same zones detection after detection), keyed by the judgement's
+values: equal judgements get the same text.
 
-:func:`prepare` makes each record's payload, seq, hash and query row in one pass, chained
-from the tip the log last saw; the log chains the batch again in its transaction only if
-another writer appended meanwhile or a detection turned out to be logged already.
+Payloads are made when the log buffers an append (:func:`detection_payloads`,
+:func:`state_payload`): what cannot be logged is refused there, before anything is
+buffered. :func:`prepare` then numbers, hashes and makes the query row of each record in
+one pass, chained from the tip the log last saw; the log chains the batch again in its
+transaction only if another writer appended meanwhile or a detection turned out to be
+logged already.
 """
 
 from __future__ import annotations
@@ -27,7 +31,6 @@ import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
-from json.encoder import encode_basestring_ascii
 from operator import itemgetter
 from typing import Any
 
@@ -53,9 +56,6 @@ from uav.store.evidence import (
     fast_upsert,
 )
 
-_float_repr = float.__repr__
-_encode_str: Any = encode_basestring_ascii  # a str's JSON text; TypeError for others
-
 
 def _int_repr(v: Any) -> str:
     if type(v) is not int:
@@ -69,56 +69,18 @@ def _int_repr(v: Any) -> str:
 def judgement_json(j: Judgement) -> str:
     """The ``judgement`` object of a detection payload: canonical JSON of its fields that
     are not None, ``zone_ids`` and ``flags`` only when not empty."""
-    try:
-        return _judgement_text(vars(j))
-    except (TypeError, KeyError):  # a field of an unexpected type: the general way
-        doc = {k: v for k, v in vars(j).items() if v is not None}
-        if not j.zone_ids:
-            del doc["zone_ids"]
-        if not j.flags:
-            del doc["flags"]
-        return canonical_json(doc)
-
-
-_BOOL = {True: "true", False: "false"}
-
-
-def _judgement_text(d: dict[str, Any]) -> str:
-    """canonical_json of the judgement's document, written out field by field in key
-    order (several times faster; ingest runs it per detection). Raises TypeError or
-    KeyError on a field of another type than declared (the caller then encodes the dict)."""
-    return _judgement_text_with(d, ",".join(map(_int_repr, d["zone_ids"])))
-
-
-def _judgement_text_with(d: dict[str, Any], zone_list: str) -> str:
-    """:func:`_judgement_text` with ``zone_list``: the zone ids' JSON text, comma-separated
-    (computed once for the payload and the ``detections`` row)."""
-    by, clearance, flags = d["authorised_by"], d["clearance_m"], d["flags"]
-    zone_id, zone_name = d["zone_id"], d["zone_name"]
-    text = '{"authorised":' + _BOOL[d["authorised"]]
-    if by is not None:
-        text += ',"authorised_by":' + _encode_str(by)
-    text += ',"category":' + _encode_str(d["category"])
-    if clearance is not None:
-        if type(clearance) is not float or clearance - clearance != 0.0:
-            raise TypeError("clearance_m")
-        text += ',"clearance_m":' + _float_repr(clearance)
-    if flags:
-        text += ',"flags":[' + ",".join(map(_encode_str, flags)) + "]"
-    text += ',"severity":' + _encode_str(d["severity"])
-    text += ',"track_id":' + _encode_str(d["track_id"])
-    if zone_id is not None:
-        text += ',"zone_id":' + _int_repr(zone_id)
-    if zone_list:
-        text += ',"zone_ids":[' + zone_list + "]"
-    if zone_name is not None:
-        text += ',"zone_name":' + _encode_str(zone_name)
-    return text + "}"
+    doc = {k: v for k, v in vars(j).items() if v is not None}
+    if not doc.get("zone_ids"):
+        doc.pop("zone_ids", None)
+    if not doc.get("flags"):
+        doc.pop("flags", None)
+    return canonical_json(doc).decode()
 
 
 def detection_payload(det: Detection, judgement: Judgement, sighting: str | None = None) -> str:
     """The canonical payload of a detection record (see the module docstring);
-    ``sighting``: ``det.sighting_json()`` when already computed."""
+    ``sighting``: ``det.sighting_json()`` when already computed. ValueError for a
+    non-finite number or a value canonical JSON cannot hold."""
     if sighting is None:
         sighting = det.sighting_json()
     return _payload(sighting, det.extra, judgement_json(judgement), det.received_s)
@@ -127,21 +89,41 @@ def detection_payload(det: Detection, judgement: Judgement, sighting: str | None
 def _payload(sighting: str, extra: Any, judgement: str, received_s: Any) -> str:
     text = '{"detection":' + sighting
     if extra:
-        text += ',"extra":' + canonical_json(extra)
+        text += ',"extra":' + canonical_json(extra).decode()
     text += ',"judgement":' + judgement
     if received_s is not None:
-        number = (
-            _float_repr(received_s)
-            if type(received_s) is float and math.isfinite(received_s)
-            else canonical_json(received_s)
-        )
-        text += ',"received_s":' + number
+        text += ',"received_s":' + canonical_json(received_s).decode()
     return text + "}"
+
+
+def detection_payloads(
+    dets: Sequence[Detection], js: Sequence[Judgement], sightings: Sequence[str]
+) -> tuple[list[str], list[str | None]]:
+    """Each detection's payload (:func:`detection_payload`) and ``detections.zone_ids``
+    text, in one pass (it runs per detection, when the log buffers them: a value that
+    cannot be logged raises ValueError there, before anything is buffered)."""
+    payloads: list[str] = []
+    zone_lists: list[str | None] = []
+    add_payload, add_zones = payloads.append, zone_lists.append
+    payload_of, judged_of, texts = _payload, _judged, _JUDGED
+    for d, j, s in zip(dets, js, sightings, strict=True):
+        jv = vars(j)
+        try:
+            judged, zone_list = texts[_JUDGEMENT_VALUES(jv)]
+        except (KeyError, TypeError):  # not seen yet (or unhashable: a list for a tuple)
+            judged, zone_list = judged_of(j, jv)
+        extra, received_s = d.extra, d.received_s
+        if extra or received_s is not None:
+            add_payload(payload_of(s, extra, judged, received_s))
+        else:  # the usual case, in one go
+            add_payload(f'{{"detection":{s},"judgement":{judged}}}')
+        add_zones(zone_list)
+    return payloads, zone_lists
 
 
 def state_payload(obj: Track | Incident) -> str:
     """The canonical payload of a track or incident change: every field."""
-    return canonical_json(vars(obj))
+    return canonical_json(vars(obj)).decode()
 
 
 def detection_from_payload(payload: str) -> tuple[Detection, Judgement]:
@@ -173,6 +155,30 @@ def detection_key_of(detection_doc: dict[str, Any]) -> str:
     its time in milliseconds as 12 hex digits, then SHA-256 of its canonical JSON (the
     first 20 hex digits)."""
     return sighting_key(detection_doc["time_s"], canonical_json(detection_doc))
+
+
+_DETECTION_AT = len('{"detection":')
+_raw_decode = json.JSONDecoder().raw_decode
+
+
+def stored_sighting(payload: str) -> tuple[float, str]:
+    """A detection payload's sighting time and the sighting's text exactly as stored (the
+    ``detection`` object, the first member of the payload): what its key hashes, with no
+    re-encoding. ValueError when the payload does not start with one."""
+    if not payload.startswith('{"detection":{'):
+        raise ValueError("the payload does not start with its detection object")
+    doc, end = _raw_decode(payload, _DETECTION_AT)
+    time_s = doc["time_s"]
+    if type(time_s) not in (int, float):
+        raise ValueError("the detection object has no numeric time_s")
+    return float(time_s), payload[_DETECTION_AT:end]
+
+
+def stored_key(payload: str) -> str:
+    """The key of a detection record, recomputed from its stored payload text:
+    :func:`~uav.detect.model.sighting_key` of :func:`stored_sighting`."""
+    time_s, text = stored_sighting(payload)
+    return sighting_key(time_s, text.encode())
 
 
 def _num(v: float | None) -> float | None:
@@ -269,9 +275,10 @@ class Batch:
         return Batch(start, evidence, at, [self.keys[i] for i in keep], rows, states)
 
 
-# (kind, objects, judgements, keys, sightings): what one append buffered; for tracks and
-# incidents the last three are empty, for detections ``sightings`` may be None (computed)
-Entry = tuple[str, Sequence[Any], Sequence[Any], Sequence[str], Sequence[str] | None]
+# (kind, objects, judgements, keys, payloads, zone_lists): what one append buffered, its
+# payloads made (and so checked) when it was buffered; for tracks and incidents judgements,
+# keys and zone_lists are empty
+Entry = tuple[str, Sequence[Any], Sequence[Any], Sequence[str], Sequence[str], Sequence[str | None]]
 
 
 def require_finite(times_s: list[float], what: str) -> None:
@@ -281,27 +288,28 @@ def require_finite(times_s: list[float], what: str) -> None:
 
 def prepare(entries: Sequence[Entry], start: ChainTip) -> Batch:
     """Buffered entries, in append order, as records chained after ``start`` and their
-    query rows: one pass over the objects (payload, hash, row of each at once)."""
+    query rows: one pass over the objects (seq, hash, row of each at once)."""
     batch = Batch(start)
-    for kind, objs, judgements, keys, sightings in entries:
+    for kind, objs, judgements, keys, payloads, zone_lists in entries:
         if kind == "detection":
-            _add_detections(batch, objs, judgements, keys, sightings)
+            _add_detections(batch, objs, judgements, keys, payloads, zone_lists)
         else:
-            _add_states(batch, kind, objs)
+            _add_states(batch, kind, objs, payloads)
     return batch
 
 
-def _add_states(batch: Batch, kind: str, objs: Sequence[Track | Incident]) -> None:
+def _add_states(
+    batch: Batch, kind: str, objs: Sequence[Track | Incident], payloads: Sequence[str]
+) -> None:
     tip = batch.end
     seq, prev = tip.seq, tip.hash
     evidence, states = batch.evidence, batch.states
     index = batch.records
     sha = hashlib.sha256
     time_field = "last_s" if kind == "track" else "updated_s"
-    for obj in objs:
+    for obj, payload in zip(objs, payloads, strict=True):
         seq += 1
         t = float(vars(obj)[time_field])
-        payload = state_payload(obj)
         h = sha(f"{prev}\n{seq}\n{kind}\n{t!r}\n{payload}".encode()).hexdigest()
         states.append((index, obj))
         index += 1
@@ -314,28 +322,19 @@ def _add_detections(
     dets: Sequence[Detection],
     js: Sequence[Judgement],
     keys: Sequence[str],
-    sightings: Sequence[str] | None,
+    payloads: Sequence[str],
+    zone_lists: Sequence[str | None],
 ) -> None:
-    """Each detection's record (payload, seq, hash) and ``detections`` row, in one pass (it
-    runs per detection)."""
-    if sightings is None:
-        sightings = [d.sighting_json() for d in dets]
+    """Each detection's record (seq, hash) and ``detections`` row, in one pass (it runs per
+    detection)."""
     tip = batch.end
     seq, prev = tip.seq, tip.hash
     evidence, rows = batch.evidence, batch.rows
     add_record, add_row = evidence.extend, rows.extend
     first = batch.records
     sha = hashlib.sha256
-    payload_of, judged_of, texts = _payload, _judged, _JUDGED
-    for d, j, key, s in zip(dets, js, keys, sightings, strict=True):
+    for d, j, key, payload, zone_list in zip(dets, js, keys, payloads, zone_lists, strict=True):
         jv = vars(j)
-        category, severity = str(jv["category"]), str(jv["severity"])
-        known = (_JUDGEMENT_VALUES(jv), category, severity)  # the enums by their text
-        try:
-            judged, zone_list = texts[known]
-        except (KeyError, TypeError):  # not seen yet (or unhashable: a list for a tuple)
-            judged, zone_list = judged_of(j, jv, known)
-        payload = payload_of(s, d.extra, judged, d.received_s)
         seq += 1
         t = float(d.time_s)
         h = sha(f"{prev}\n{seq}\ndetection\n{t!r}\n{payload}".encode()).hexdigest()
@@ -346,39 +345,41 @@ def _add_detections(
             (
                 seq, key, t, d.source, jv["track_id"], lat if lat == lat else None,
                 lon if lon == lon else None, alt if alt == alt else None,
-                None if frame is None else str(frame), category, severity,
-                bool(jv["authorised"]), jv["zone_id"], zone_list,
+                None if frame is None else str(frame), str(jv["category"]),
+                str(jv["severity"]), bool(jv["authorised"]), jv["zone_id"], zone_list,
             )
         )  # fmt: skip
     batch.at.extend(range(first, batch.records))
     batch.keys.extend(keys)
 
 
-# the judgement's fields but its two enums (keyed by their text) in declaration order:
-# equal judgements have equal keys
-_JUDGEMENT_VALUES = itemgetter(
-    *(f.name for f in fields(Judgement) if f.name not in ("category", "severity"))
-)
+# the judgement's fields in declaration order: equal judgements have equal keys
+_JUDGEMENT_VALUES = itemgetter(*(f.name for f in fields(Judgement)))
 _JUDGED: dict[tuple[Any, ...], tuple[str, str | None]] = {}
 JUDGED_CACHE_MAX = 16_384  # judgement texts remembered (then forgotten, and again)
 
 
-def _judged(j: Judgement, jv: dict[str, Any], known: tuple[Any, ...]) -> tuple[str, str | None]:
+def _judged(j: Judgement, jv: dict[str, Any]) -> tuple[str, str | None]:
     """The judgement's payload text and its ``detections.zone_ids`` text; remembered for
     the judgements that recur (the same track, zones and severity, detection after
     detection; a clearance other than 0 rarely does), so equal judgements are encoded
-    once."""
+    once. Only judgements of the declared types are remembered (an equal judgement with a
+    float for an int would be written otherwise)."""
+    judged = judgement_json(j)
     try:  # the zone list once, for the payload and the row
-        zone_list = ",".join(map(_int_repr, jv["zone_ids"]))
-        judged = _judgement_text_with(jv, zone_list)
-    except (TypeError, KeyError):  # a field of an unexpected type: the general way
-        return judgement_json(j), zone_ids_text(j.zone_ids)
-    clearance = jv["clearance_m"]
-    if clearance is None or clearance == 0.0:
+        zone_list = ",".join(map(_int_repr, jv["zone_ids"])) or None
+    except TypeError:  # not ints: the general way
+        return judged, zone_ids_text(j.zone_ids)
+    clearance, zone_id = jv["clearance_m"], jv["zone_id"]
+    if (
+        (clearance is None or (type(clearance) is float and clearance == 0.0))
+        and (zone_id is None or type(zone_id) is int)
+        and type(jv["authorised"]) is bool
+    ):
         if len(_JUDGED) >= JUDGED_CACHE_MAX:
             _JUDGED.clear()
-        _JUDGED[known] = (judged, zone_list or None)
-    return judged, zone_list or None
+        _JUDGED[_JUDGEMENT_VALUES(jv)] = (judged, zone_list)
+    return judged, zone_list
 
 
 def upsert_states(
@@ -434,11 +435,14 @@ __all__ = [
     "detection_from_payload",
     "detection_key_of",
     "detection_payload",
+    "detection_payloads",
     "detection_row_tail",
     "judgement_from_json",
     "judgement_json",
     "prepare",
     "state_payload",
+    "stored_key",
+    "stored_sighting",
     "upsert_states",
     "zone_ids_text",
 ]

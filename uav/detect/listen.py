@@ -42,6 +42,7 @@ class SourceRun:
 class ListenSummary:
     detections: int = 0  # new detections ingested
     duplicates: int = 0
+    refused: int = 0  # detections the evidence log cannot hold (NaN, ...): not logged
     batches: int = 0
     reason: str = ""  # "duration", "max", "sources ended", "interrupted"
     sources: list[SourceRun] = field(default_factory=list)
@@ -221,6 +222,7 @@ def _ingest(
         result = pipeline.ingest(piece)
         summary.detections += len(result.detections)
         summary.duplicates += result.duplicates
+        summary.refused += result.refused
         summary.batches += 1
         if on_result is not None:
             on_result(result, summary)

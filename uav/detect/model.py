@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import json
-import json.encoder
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields
 from enum import StrEnum
-from operator import attrgetter
 from typing import Any
+
+import orjson
 
 
 class SensorKind(StrEnum):
@@ -107,23 +106,17 @@ class Detection:
         return None
 
     def sighting_json(self) -> str:
-        """The sighting as canonical JSON: every field that is not None but ``received_s``
-        and ``extra`` (when uav got it and what a feed added), ``json.dumps(doc,
-        sort_keys=True, separators=(",", ":"))``. It is the ``detection`` object of the
-        evidence record and the content :attr:`key` hashes."""
-        try:
-            return _sighting_text(_SIGHTING_VALUES(self))
-        except TypeError:  # a field of another type than declared: json's own way
-            doc = {k: v for k, v in vars(self).items() if v is not None}
-            doc.pop("extra", None)
-            doc.pop("received_s", None)
-            return canonical_json(doc)
+        """The sighting as canonical JSON text (:func:`canonical_json`, decoded): every field
+        that is not None but ``received_s`` and ``extra`` (when uav got it and what a feed
+        added). It is the ``detection`` object of the evidence record and the content
+        :attr:`key` hashes. ValueError for a non-finite number (never written as null)."""
+        return sighting_bytes(self).decode()
 
     @property
     def key(self) -> str:
         """Identifies the sighting for idempotent ingest: :func:`sighting_key` of
         :meth:`sighting_json` (the same sighting read twice has the same key)."""
-        return sighting_key(self.time_s, self.sighting_json())
+        return sighting_key(self.time_s, sighting_bytes(self))
 
     def to_json(self) -> dict[str, Any]:
         # what asdict() gives, field by field: several times faster (ingest runs this per
@@ -152,93 +145,82 @@ def _plain(v: Any) -> Any:
 
 
 _PLAIN_FIELDS = tuple(f.name for f in fields(Detection) if f.name != "extra")
-_PY_ENCODE = json.JSONEncoder(sort_keys=True, separators=(",", ":")).encode
-# the C encoder JSONEncoder.encode would build on every call, built once (same output)
-_C_MAKE_ENCODER: Any = getattr(json.encoder, "c_make_encoder", None)
-_C_ENCODER: Any = (
-    None
-    if _C_MAKE_ENCODER is None
-    else _C_MAKE_ENCODER(
-        None, None, json.encoder.encode_basestring_ascii, None, ":", ",", True, False, True
-    )
-)
-_encode_str: Any = json.encoder.encode_basestring_ascii  # TypeError for a non-str
+_SORTED = orjson.OPT_SORT_KEYS
+_dumps = orjson.dumps
+_NOT_IN_SIGHTING = ("extra", "received_s")
 
 
-def _json_float(v: Any) -> str:
-    if type(v) is float and v - v == 0.0:  # finite
-        return float.__repr__(v)
-    if isinstance(v, float | int) and not isinstance(v, bool):
-        return canonical_json(v)  # NaN, infinities, ints, subclasses: as json writes them
-    raise TypeError(f"not a number: {v!r}")
+def _default(v: Any) -> Any:
+    """What orjson calls for a type it does not know: a float subclass (numpy's float64)
+    as its float; anything else refused."""
+    if isinstance(v, float):
+        return float(v)
+    raise TypeError(f"{type(v).__name__} is not JSON")
 
 
-def _json_int(v: Any) -> str:
-    if type(v) is int:
-        return int.__repr__(v)
-    raise TypeError(f"not an int: {v!r}")
+def canonical_json(doc: Any) -> bytes:
+    """The canonical JSON of ``doc``, as UTF-8 bytes: ``orjson.dumps(doc,
+    option=orjson.OPT_SORT_KEYS)`` (keys sorted, compact, non-ASCII as is, floats in their
+    shortest round-trip form: ``1e-7``, ``1e+16``, ``0.1``; enums as their value). What the
+    evidence log hashes and keys. A non-finite float (which orjson would write as null)
+    or a value orjson cannot write (an int beyond 64 bits, an unknown type) raises
+    ValueError: not logged."""
+    try:
+        out = _dumps(doc, _default, option=_SORTED)
+    except orjson.JSONEncodeError as exc:
+        raise ValueError(f"not loggable as canonical JSON: {exc}") from None
+    if b"null" in out and not _nulls_are_nones(out, doc):
+        _require_finite_tree(doc)  # a string holding "null", or a NaN written as null?
+    return out
 
 
-def _field_encoder(name: str) -> Any:
-    declared = str(_FIELD_TYPES[name])
-    if "float" in declared:
-        return _json_float
-    return _json_int if "int" in declared else _encode_str
+def _nulls_are_nones(out: bytes, doc: Any) -> bool:
+    """Whether every null in ``out`` (``doc``'s JSON) is one of a flat dict's None values
+    (the usual case: no need to look for a NaN written as null)."""
+    return type(doc) is dict and out.count(b"null") == list(doc.values()).count(None)
 
 
-_FIELD_TYPES = {f.name: f.type for f in fields(Detection)}
-_SIGHTING_NAMES = tuple(name for name in sorted(_PLAIN_FIELDS) if name != "received_s")
-# the fields a sighting's JSON holds, in key order, read at once (attribute reads: a
-# detection's __dict__ is not made, so it stays one object for the garbage collector)
-_SIGHTING_VALUES = attrgetter(*_SIGHTING_NAMES)
-# ('"name":', encoder) of each: an encoder writes a value of the declared type as json
-# does and raises TypeError otherwise
-_SIGHTING_FIELDS: tuple[tuple[str, Any], ...] = tuple(
-    (f'"{name}":', _field_encoder(name)) for name in _SIGHTING_NAMES
-)
+def _require_finite_tree(doc: Any) -> None:
+    if type(doc) is float:
+        if doc - doc != 0.0:
+            raise ValueError(f"a number is not finite ({doc!r}): not logged")
+    elif isinstance(doc, dict):
+        for v in doc.values():
+            _require_finite_tree(v)
+    elif isinstance(doc, list | tuple):
+        for v in doc:
+            _require_finite_tree(v)
+    elif isinstance(doc, float) and not math.isfinite(doc):  # a float subclass
+        raise ValueError(f"a number is not finite ({doc!r}): not logged")
+    elif hasattr(doc, "__dataclass_fields__"):  # orjson writes dataclasses' fields
+        for name in doc.__dataclass_fields__:
+            _require_finite_tree(getattr(doc, name, None))
 
 
-def _sighting_text(values: tuple[Any, ...]) -> str:
-    """canonical_json of the sighting's fields (``values``: :data:`_SIGHTING_VALUES`),
-    written field by field in key order (the same text without building and sorting a
-    dict: several times faster, and ingest runs it once per detection)."""
-    parts: list[str] = []
-    add = parts.append
-    number = _json_float
-    for (prefix, encode), v in zip(_SIGHTING_FIELDS, values, strict=True):
-        if v is None:
-            continue
-        if encode is number and type(v) is float and v - v == 0.0:  # finite: its repr
-            add(prefix + _float_repr(v))
-        else:
-            add(prefix + encode(v))
-    return "{" + ",".join(parts) + "}"
+def sighting_bytes(d: Detection) -> bytes:
+    """:meth:`Detection.sighting_json` as the bytes the key hashes (no decode)."""
+    doc = {k: v for k, v in vars(d).items() if v is not None}
+    for name in _NOT_IN_SIGHTING:
+        doc.pop(name, None)
+    return canonical_json(doc)
 
 
-_float_repr = float.__repr__
 KEY_TIME_DIGITS = 12  # hex digits of the key's time prefix (milliseconds)
 KEY_HASH_DIGITS = 20  # hex digits of SHA-256 after it
 _KEY_MS_MAX = 16**KEY_TIME_DIGITS - 1
 
 
-def canonical_json(doc: Any) -> str:
-    """``json.dumps(doc, sort_keys=True, separators=(",", ":"))`` (ASCII), without its
-    per-call set-up."""
-    if _C_ENCODER is None:
-        return _PY_ENCODE(doc)
-    return "".join(_C_ENCODER(doc, 0))
-
-
-def sighting_key(time_s: float, sighting_json: str) -> str:
+def sighting_key(time_s: float, sighting_json: bytes | str) -> str:
     """A detection key: the sighting's time in milliseconds as 12 hex digits (0 before
     1970 or NaN, capped in the year 10889), then the first 20 hex digits of
     SHA-256 of ``sighting_json`` (its UTF-8 bytes). The time prefix makes keys sort about
     in time order, so the log's unique index on them grows at one end."""
-    return sighting_keys([time_s], [sighting_json])[0]
+    text = sighting_json.decode() if isinstance(sighting_json, bytes) else sighting_json
+    return sighting_keys([time_s], [text])[0]
 
 
 def sighting_keys(times_s: Sequence[float], sightings: Sequence[str]) -> list[str]:
-    """:func:`sighting_key` of each (time, sighting) pair (a batch at once)."""
+    """:func:`sighting_key` of each (time, sighting text) pair (a batch at once)."""
     sha = hashlib.sha256
     floor = math.floor
     cap = _KEY_MS_MAX
@@ -253,25 +235,37 @@ def sighting_keys(times_s: Sequence[float], sightings: Sequence[str]) -> list[st
 
 
 def sightings_and_keys(detections: Sequence[Detection]) -> tuple[list[str], list[str]]:
-    """Each detection's :meth:`~Detection.sighting_json` and :attr:`~Detection.key`, in one
-    pass (ingest runs it per detection)."""
+    """Each detection's :meth:`~Detection.sighting_json` and :attr:`~Detection.key`, in
+    one pass (ingest runs it per detection). The sightings are kept as str: orjson's bytes
+    are let go at once (kept, 12,500 of them a batch cost more to allocate than to
+    encode). ValueError when a detection cannot be logged:
+    a non-finite number or a value canonical JSON cannot hold, in its sighting or its
+    ``extra`` (checked here, before anything is judged or buffered)."""
     sha = hashlib.sha256
     floor = math.floor
     cap = _KEY_MS_MAX
-    text_of, values_of = _sighting_text, _SIGHTING_VALUES
+    dumps, default, sort, absent = _dumps, _default, _SORTED, _NOT_IN_SIGHTING
     sightings: list[str] = []
     keys: list[str] = []
     add_sighting, add_key = sightings.append, keys.append
-    for d in detections:
-        try:
-            text = text_of(values_of(d))
-        except TypeError:  # a field of another type than declared: json's own way
-            text = d.sighting_json()
-        add_sighting(text)
-        t_ms = d.time_s * 1000.0
-        # before 1970 and NaN: 0; beyond the cap (infinity too): the cap
-        ms = floor(t_ms) if 0.0 <= t_ms <= cap else (cap if t_ms > cap else 0)
-        add_key(f"{ms:012x}{sha(text.encode()).hexdigest()[:KEY_HASH_DIGITS]}")
+    try:
+        for d in detections:
+            doc = {k: v for k, v in vars(d).items() if v is not None}
+            extra = doc.pop(absent[0], None)
+            doc.pop(absent[1], None)
+            text = dumps(doc, default, option=sort)
+            sighting = text.decode()
+            if "null" in sighting:  # a NaN written as null? (or a string holding "null")
+                _require_finite_tree(doc)
+            if extra:
+                canonical_json(extra)
+            add_sighting(sighting)
+            t_ms = d.time_s * 1000.0
+            # before 1970 and NaN: 0; beyond the cap (infinity too): the cap
+            ms = floor(t_ms) if 0.0 <= t_ms <= cap else (cap if t_ms > cap else 0)
+            add_key(f"{ms:012x}{sha(text).hexdigest()[:KEY_HASH_DIGITS]}")
+    except orjson.JSONEncodeError as exc:
+        raise ValueError(f"not loggable as canonical JSON: {exc}") from None
     return sightings, keys
 
 

@@ -8,8 +8,11 @@ in that order (detections with their judgements, track changes, incident changes
 flushes it: one durable transaction per batch. ``tick(now_s)`` closes silent tracks and
 incidents when no detections come.
 
-Each sighting is encoded once (:meth:`Detection.sighting_json`): its key is a hash of that
-text, and the evidence log puts the same text into the record's payload. The cyclic garbage
+Each sighting is encoded once (:meth:`Detection.sighting_json`, canonical JSON): its key
+is a hash of that text, and the evidence log puts the same text into the record's
+payload. A detection that cannot be logged (a non-finite number, or a value canonical JSON
+cannot hold, in its sighting or ``extra``) is refused before anything is judged: left out
+of the batch and counted in ``Result.refused``. The cyclic garbage
 collector is paused while a batch is ingested (its objects hold no cycles; walking every
 live object several times per batch would cost more than the batch) and restored after, on
 every path.
@@ -66,6 +69,9 @@ class Result:
     incidents: list[Incident] = field(default_factory=list)  # incident changes recorded
     new_high: list[Incident] = field(default_factory=list)  # first high record of incidents
     duplicates: int = 0
+    # detections refused: a non-finite number, or a value canonical JSON cannot hold (an
+    # int beyond 64 bits, an unknown type), in the sighting or its extra: not logged
+    refused: int = 0
 
 
 @dataclass
@@ -119,8 +125,8 @@ class Pipeline:
             return self._ingest(batch)
 
     def _ingest(self, batch: Sequence[Detection]) -> Result:
-        detections, keys, sightings, duplicates = self._new_only(sorted(batch, key=_TIME))
-        result = Result(duplicates=duplicates)
+        detections, keys, sightings, duplicates, refused = self._new_only(sorted(batch, key=_TIME))
+        result = Result(duplicates=duplicates, refused=refused)
         if detections:
             track_ids = self.tracker.assign(detections)
             judgements = self.judge.judge(detections, track_ids)
@@ -129,7 +135,7 @@ class Pipeline:
             latest = detections[-1].time_s
             self.clock_s = latest if self.clock_s is None else max(self.clock_s, latest)
             self.sink.append_detections(detections, judgements, keys, sightings)
-            result = Result(detections, judgements, tracks, incidents, [], duplicates)
+            result = Result(detections, judgements, tracks, incidents, [], duplicates, refused)
         if self.clock_s is not None:
             self._expire(self.clock_s, result)
         result.new_high = self.incidents.new_high(result.incidents)
@@ -166,15 +172,16 @@ class Pipeline:
 
     def _new_only(
         self, batch: list[Detection]
-    ) -> tuple[list[Detection], list[str], list[str], int]:
-        """The detections not seen before (first of repeats), their keys and sightings."""
-        sightings, keys = sightings_and_keys(batch)
+    ) -> tuple[list[Detection], list[str], list[str], int, int]:
+        """The detections not seen before (first of repeats), their keys and sightings, how
+        many were seen before and how many were refused (:func:`_loggable`)."""
+        (batch, sightings, keys), refused = _loggable(batch)
         if not keys:
-            return batch, keys, sightings, 0
+            return batch, keys, sightings, 0, refused
         if len(set(keys)) == len(keys):  # the usual batch: no repeats inside it
             logged = self.sink.known_keys(keys)
             if not logged:
-                return batch, keys, sightings, 0
+                return batch, keys, sightings, 0, refused
             keep = [i for i, k in enumerate(keys) if k not in logged]
         else:
             fresh: dict[str, int] = {}
@@ -187,7 +194,29 @@ class Pipeline:
             [keys[i] for i in keep],
             [sightings[i] for i in keep],
             len(batch) - len(keep),
+            refused,
         )
+
+
+def _loggable(
+    batch: list[Detection],
+) -> tuple[tuple[list[Detection], list[str], list[str]], int]:
+    """(the detections that can be logged, their sightings and keys), and how many could
+    not (:func:`sightings_and_keys` refused them: checked before anything is judged)."""
+    try:
+        sightings, keys = sightings_and_keys(batch)
+        return (batch, sightings, keys), 0
+    except ValueError:
+        pass
+    ok: list[Detection] = []
+    for d in batch:
+        try:
+            sightings_and_keys([d])
+        except ValueError:
+            continue
+        ok.append(d)
+    sightings, keys = sightings_and_keys(ok)
+    return (ok, sightings, keys), len(batch) - len(ok)
 
 
 _TIME = attrgetter("time_s")

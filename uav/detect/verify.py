@@ -4,9 +4,9 @@ The chain (recipe in :mod:`uav.store.evidence`): every record's hash recomputed,
 (``prev_hash`` = the previous record's hash), ``seq`` = 1, 2, 3, ... without gaps, and the
 last record equal to ``meta.evidence_tip``. Then the derived tables, which the CLI filters on:
 each ``detections`` row equal to what its detection record says (key recomputed from the
-recorded detection, ``zone_ids`` from the recorded judgement), one row per detection record
-and none without; each ``tracks`` / ``incidents`` / ``permits`` row equal to
-the latest record about it. The first problem found is reported (chain problems first, in
+recorded sighting's text as stored, ``zone_ids`` from the recorded judgement), one row per
+detection record and none without; each ``tracks`` / ``incidents`` / ``permits`` row equal
+to the latest record about it. The first problem found is reported (chain problems first, in
 ``seq`` order). A consistent rewrite of the whole chain from some record on cannot be told
 from the database alone: keep the tip (printed by verify) outside it, e.g. in the case file,
 and check it later with ``--tip``.
@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from uav.detect.evidence_records import detection_from_payload, detection_row_tail
+from uav.detect.evidence_records import detection_from_payload, detection_row_tail, stored_key
 from uav.store import Store, schema
 from uav.store import schema_evidence as S
 from uav.store.evidence import GENESIS_HASH, TIP_KEY, ChainTip, record_hash
@@ -253,7 +253,7 @@ def _permit_expected(table: Any, doc: dict[str, Any]) -> dict[str, Any]:
 def _check_detection(r: Any, det: Any) -> Problem | None:
     try:
         detection, judgement = detection_from_payload(r.payload)
-        key = detection.key
+        key = stored_key(r.payload)  # over the sighting's text as stored
     except (ValueError, KeyError, TypeError) as exc:
         return _index(r.seq, r, f"the payload is not a detection record: {exc}")
     want = (r.seq, *detection_row_tail(detection, judgement, key))

@@ -3,8 +3,10 @@
 The chain, exactly (so an auditor can recompute it):
 
 * ``evidence`` rows are numbered ``seq`` = 1, 2, 3, ... without gaps;
-* ``payload`` is canonical JSON: ``json.dumps(doc, sort_keys=True, separators=(",", ":"))``
-  (ASCII, non-ASCII escaped);
+* ``payload`` is canonical JSON: ``orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)`` (sorted
+  keys, compact, UTF-8 with non-ASCII as is, floats in their shortest form: ``1e-7``; no
+  NaN or infinity: refused before writing), stored as text; the hash is over that stored
+  text, so recomputing it needs no JSON at all;
 * ``hash`` = SHA-256 (lower-case hex) of the UTF-8 bytes of
   ``prev_hash + "\\n" + str(seq) + "\\n" + kind + "\\n" + repr(time_s) + "\\n" + payload``
   where ``repr(time_s)`` is Python's shortest round-trip text of the float (``1700000000.25``,
@@ -24,9 +26,16 @@ With Python and sqlite3::
         assert hashlib.sha256(text.encode()).hexdigest() == h
         prev = h
 
-A detection record's ``detection`` object is the sighting; the ``detections`` row's ``key``
-(unique) is ``f"{floor(time_s * 1000):012x}"`` followed by the first 20 hex digits of the
-SHA-256 of that object's canonical JSON (:func:`uav.detect.model.sighting_key`).
+A detection record's ``detection`` object is the sighting, the payload's first member; the
+``detections`` row's ``key`` (unique) is ``f"{floor(time_s * 1000):012x}"`` followed by the
+first 20 hex digits of the SHA-256 of that object's text as it stands in the payload (its
+canonical JSON: :func:`uav.detect.model.sighting_key`,
+:func:`uav.detect.evidence_records.stored_key`)::
+
+    start = len('{"detection":')
+    sighting, end = json.JSONDecoder().raw_decode(payload, start)
+    digest = hashlib.sha256(payload[start:end].encode()).hexdigest()
+    key = f"{math.floor(sighting['time_s'] * 1000):012x}" + digest[:20]
 
 ``meta.evidence_tip`` holds ``"<seq>:<hash>"`` of the last record, updated in the same
 transaction as every append (a truncated tail shows against it). Every append transaction
@@ -39,7 +48,6 @@ for the same numbers cannot both commit; the loser rolls back and retries from t
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -50,7 +58,7 @@ import shapely
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from uav.detect.model import KEY_TIME_DIGITS
+from uav.detect.model import KEY_TIME_DIGITS, canonical_json
 from uav.detect.permits import Permit
 from uav.errors import InputError, NotFound, StoreError
 from uav.store import schema
@@ -80,10 +88,6 @@ EvidenceRow = tuple[int, str, float, str, str, str]
 
 
 chain_rows = _chain.from_iterable  # rows -> their values, one after another
-
-
-def canonical_json(doc: Any) -> str:
-    return json.dumps(doc, sort_keys=True, separators=(",", ":"))
 
 
 def record_hash(prev_hash: str, seq: int, kind: str, time_s: float, payload: str) -> str:
@@ -290,10 +294,11 @@ def permit_row(p: Permit) -> dict[str, Any]:
 
 def permit_payload(action: str, permit_id: int, row: dict[str, Any]) -> str:
     """The evidence payload of a permit change: the whole row (area WKB as hex)."""
-    doc = {k: v for k, v in row.items() if k not in ("area_wkb", "seq", "id")}
+    # str(): a row's keys may be a str subclass (quoted_name), which orjson does not take
+    doc = {str(k): v for k, v in row.items() if k not in ("area_wkb", "seq", "id")}
     wkb = row.get("area_wkb")
     doc["area_wkb_hex"] = None if wkb is None else bytes(wkb).hex()
-    return canonical_json({"action": action, "id": permit_id, "permit": doc})
+    return canonical_json({"action": action, "id": permit_id, "permit": doc}).decode()
 
 
 def permit_from_row(r: Any) -> Permit:

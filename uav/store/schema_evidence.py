@@ -33,7 +33,7 @@ evidence = Table(
     Column("seq", Integer, primary_key=True, autoincrement=False),  # 1, 2, 3, ... no gaps
     Column("kind", String(16), nullable=False),  # detection | track | incident | permit
     Column("time_s", Float, nullable=False),  # UNIX seconds the record is about
-    Column("payload", Text, nullable=False),  # canonical JSON (sorted keys, compact, ASCII)
+    Column("payload", Text, nullable=False),  # canonical JSON (orjson, sorted keys, compact, UTF-8)
     Column("prev_hash", String(64), nullable=False),  # the previous record's hash
     Column("hash", String(64), nullable=False),  # SHA-256 hex, see uav.store.evidence
 )
