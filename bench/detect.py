@@ -27,7 +27,6 @@ by CPU time. Run: ``python bench/detect.py [--n N] [--tracks N] [--zones N]
 from __future__ import annotations
 
 import argparse
-import gc
 import math
 import sqlite3
 import sys
@@ -51,6 +50,7 @@ from uav.detect.judge import FleetIds, Judge
 from uav.detect.model import AltFrame, Detection, SensorKind, Severity
 from uav.detect.pipeline import Pipeline
 from uav.detect.track import Tracker
+from uav.gcpause import freeze_long_lived
 from uav.zones.model import Circle, Restriction, Zone
 
 EXTENT_KM = 40.0  # zones and aircraft share this square
@@ -184,8 +184,7 @@ def run_tool(
         judge = Judge(index, fleet, bench_permits(), buffer_m=20.0)
         pipeline = Pipeline(judge, Tracker(), Incidents(), log)
         stages = time_stages(pipeline, log)
-        gc.collect()
-        gc.freeze()  # the zones and index: no need to scan them on every collection
+        freeze_long_lived()  # as `listen` does before its first batch
         batches = traffic.batches(args.n, args.batch)
         while True:
             t0 = time.perf_counter()

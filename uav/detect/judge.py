@@ -250,6 +250,8 @@ class Judge:
         self._permit_for = permit_for
         self.use_permits(permits)
         self._zones = ZoneGeometry(index.restricted)
+        if self.buffer_m > 0:
+            self._zones.grow_all(self.buffer_m)
         self._zone_sets: dict[tuple[int, ...], tuple[int, ...]] = {}
 
     def use_permits(self, permits: Sequence[Any]) -> None:

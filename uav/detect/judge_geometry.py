@@ -95,6 +95,13 @@ class ZoneGeometry:
         self._has_grown = np.zeros(len(table), dtype=bool)
         self._grown_m = -1.0
 
+    def grow_all(self, buffer_m: float) -> None:
+        """Grow every small polygon of a high zone now (the judge's set-up), rather than on
+        the first detection near each: ingest then never stops to buffer a polygon."""
+        wanted = np.flatnonzero(self.small & self.is_high & ~self.table.is_circle)
+        if wanted.size:
+            self.grown(wanted.astype(np.intp), buffer_m)
+
     def grown(self, zone: IntArray, buffer_m: float) -> ObjArray:
         """Polygons ``zone`` grown by a little more than ``buffer_m`` (prepared, cached): a
         point outside is surely farther than ``buffer_m`` from the zone."""

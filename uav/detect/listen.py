@@ -10,6 +10,10 @@ Listening stops when ``duration_s`` has passed, when ``max_detections`` new dete
 been ingested (the batch that reaches it is cut there), when every source has ended (files,
 replays), or on :class:`KeyboardInterrupt`. Then the sources are stopped and joined
 (bounded), and the tracks and incidents still open are closed and logged.
+
+Before listening, everything alive (the zones, their index, the judge's grown polygons) is
+frozen out of the garbage collector (:func:`uav.gcpause.freeze_long_lived`): full
+collections during ingest then scan only what ingest made.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from typing import Any
 from uav.detect.model import Detection
 from uav.detect.pipeline import EvidenceSink, Pipeline, Result
 from uav.detect.sources.base import Source, SourceStats
+from uav.gcpause import freeze_long_lived
 
 TICK_S = 0.25
 REFRESH_S = 1.0  # wall seconds between looks at the permits (PermitRefresher)
@@ -63,6 +68,7 @@ def listen(
     """Listen to ``sources`` through ``pipeline``; see the module docstring. ``until``, when
     given, is asked after every batch: True stops listening (reason ``"until"``).
     ``refresh``, when given, is called every ``refresh_s`` (e.g. :class:`PermitRefresher`)."""
+    freeze_long_lived()  # the zones and their index live as long as we listen
     inbox: queue.Queue[list[Detection]] = queue.Queue()
     stop = threading.Event()
     runs = [SourceRun(s) for s in sources]
