@@ -6,8 +6,6 @@ stdout (``--json`` where it lists or checks), messages and errors on stderr.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import typer
 
 from uav.cli import auth, detect, fence, fleet, fly, monitor, permits, plan, sim, sitl, zones
@@ -27,7 +25,7 @@ app = typer.Typer(
 @app.callback()
 def root(
     ctx: typer.Context,
-    db: Path | None = typer.Option(
+    db: str | None = typer.Option(  # not a Path: it would fold a URL's "//" into "/"
         None,
         "--db",
         envvar="UAV_DB",

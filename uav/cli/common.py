@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -33,7 +32,7 @@ err = Console(stderr=True, highlight=False)
 
 @dataclass
 class State:
-    db: Path | None = None
+    db: str | None = None  # --db / UAV_DB: an SQLite path or an SQLAlchemy URL
 
 
 def state(ctx: typer.Context) -> State:

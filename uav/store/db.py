@@ -12,8 +12,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, func, select
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy import Connection, Engine, create_engine, event, func, make_url, select
+from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 
 from uav.errors import StoreError
 from uav.store import schema, schema_events, schema_evidence
@@ -61,6 +61,14 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+def _shown(url: str) -> str:
+    """``url`` as it may be printed: without its password."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(an unreadable URL)"
+
+
 class Store(ZonesMixin, GrantsMixin, DronesMixin, EventsMixin, EvidenceMixin):
     """uav's database. Open with :meth:`open`; every write is one transaction."""
 
@@ -70,14 +78,20 @@ class Store(ZonesMixin, GrantsMixin, DronesMixin, EventsMixin, EvidenceMixin):
     @classmethod
     def open(cls, db: str | os.PathLike[str] | None = None) -> Store:
         url = resolve_db_url(db)
-        engine = create_engine(url, future=True)
+        try:
+            engine = create_engine(url, future=True)
+        except (ImportError, ArgumentError) as exc:  # no such dialect or driver, a bad URL
+            raise StoreError(
+                f"cannot open the database {_shown(url)}: {exc} (PostgreSQL needs a driver: "
+                "pip install 'psycopg[binary]', URL postgresql+psycopg://USER@HOST/DB)"
+            ) from None
         if engine.dialect.name == "sqlite":
             event.listen(engine, "connect", _sqlite_pragmas)
         store = cls(engine)
         try:
             store._migrate()
         except OperationalError as exc:
-            raise StoreError(f"cannot open the database {url}: {exc.orig}") from None
+            raise StoreError(f"cannot open the database {_shown(url)}: {exc.orig}") from None
         return store
 
     @property
