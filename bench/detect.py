@@ -50,7 +50,7 @@ from uav.detect.judge import FleetIds, Judge
 from uav.detect.model import AltFrame, Detection, SensorKind, Severity
 from uav.detect.pipeline import Pipeline
 from uav.detect.track import Tracker
-from uav.gcpause import freeze_long_lived
+from uav.gcpause import batch_ingest_gc
 from uav.zones.model import Circle, Restriction, Zone
 
 EXTENT_KM = 40.0  # zones and aircraft share this square
@@ -184,25 +184,25 @@ def run_tool(
         judge = Judge(index, fleet, bench_permits(), buffer_m=20.0)
         pipeline = Pipeline(judge, Tracker(), Incidents(), log)
         stages = time_stages(pipeline, log)
-        freeze_long_lived()  # as `listen` does before its first batch
-        batches = traffic.batches(args.n, args.batch)
-        while True:
-            t0 = time.perf_counter()
-            batch = next(batches, None)
-            gen_s += time.perf_counter() - t0
-            if batch is None:
-                break
-            t0, c0 = time.perf_counter(), time.thread_time()
-            result = pipeline.ingest(batch)
-            tool_s += time.perf_counter() - t0
-            cpu_s += time.thread_time() - c0
-            severities.update(str(j.severity) for j in result.judgements)
-            severities.update(
-                j.authorised_by.split(":")[0] for j in result.judgements if j.authorised_by
-            )
-            n_tracks += len(result.tracks)
-            n_incidents += len(result.incidents)
-            n_high += len(result.new_high)
+        with batch_ingest_gc():  # the collector set as `listen` sets it
+            batches = traffic.batches(args.n, args.batch)
+            while True:
+                t0 = time.perf_counter()
+                batch = next(batches, None)
+                gen_s += time.perf_counter() - t0
+                if batch is None:
+                    break
+                t0, c0 = time.perf_counter(), time.thread_time()
+                result = pipeline.ingest(batch)
+                tool_s += time.perf_counter() - t0
+                cpu_s += time.thread_time() - c0
+                severities.update(str(j.severity) for j in result.judgements)
+                severities.update(
+                    j.authorised_by.split(":")[0] for j in result.judgements if j.authorised_by
+                )
+                n_tracks += len(result.tracks)
+                n_incidents += len(result.incidents)
+                n_high += len(result.new_high)
     ckpt_s = log.checkpoint_cpu_s  # closed: its last checkpoint is counted
     cpu_s += ckpt_s
     records = store.evidence_count()

@@ -35,3 +35,27 @@ def freeze_long_lived() -> None:
     """
     gc.collect()
     gc.freeze()
+
+
+YOUNG_THRESHOLD = 100_000  # gen-0 collections when this many more containers live than died
+
+
+@contextmanager
+def batch_ingest_gc(young_threshold: int = YOUNG_THRESHOLD) -> Iterator[None]:
+    """The collector set for a loop that ingests batch after batch (``detect listen``).
+
+    Everything alive at the start (zones, index, judge) is frozen out of the collector
+    (:func:`freeze_long_lived`), and the young generation is collected only once
+    ``young_threshold`` more containers are alive than at the last collection (Python's
+    default: 700). A batch makes tens of thousands of short-lived containers that reference
+    counting frees when the next batch replaces them; with the default, each batch ends with
+    a collection scanning all of them (about 0.75 us per detection) for nothing. The
+    thresholds are restored on exit; cycles are still collected, only less often.
+    """
+    before = gc.get_threshold()
+    freeze_long_lived()
+    gc.set_threshold(young_threshold, before[1], before[2])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)

@@ -11,9 +11,10 @@ been ingested (the batch that reaches it is cut there), when every source has en
 replays), or on :class:`KeyboardInterrupt`. Then the sources are stopped and joined
 (bounded), and the tracks and incidents still open are closed and logged.
 
-Before listening, everything alive (the zones, their index, the judge's grown polygons) is
-frozen out of the garbage collector (:func:`uav.gcpause.freeze_long_lived`): full
-collections during ingest then scan only what ingest made.
+While listening, the garbage collector is set for batch ingest
+(:func:`uav.gcpause.batch_ingest_gc`): what is alive at the start (the zones, their index,
+the judge's grown polygons) is frozen out of it, and the young generation is collected only
+when many more containers live than died, not after every batch.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from typing import Any
 from uav.detect.model import Detection
 from uav.detect.pipeline import EvidenceSink, Pipeline, Result
 from uav.detect.sources.base import Source, SourceStats
-from uav.gcpause import freeze_long_lived
+from uav.gcpause import batch_ingest_gc
 
 TICK_S = 0.25
 REFRESH_S = 1.0  # wall seconds between looks at the permits (PermitRefresher)
@@ -68,7 +69,31 @@ def listen(
     """Listen to ``sources`` through ``pipeline``; see the module docstring. ``until``, when
     given, is asked after every batch: True stops listening (reason ``"until"``).
     ``refresh``, when given, is called every ``refresh_s`` (e.g. :class:`PermitRefresher`)."""
-    freeze_long_lived()  # the zones and their index live as long as we listen
+    with batch_ingest_gc():  # the zones and their index live as long as we listen
+        return _listen(
+            sources,
+            pipeline,
+            duration_s,
+            max_detections,
+            on_result,
+            until,
+            tick_s,
+            refresh,
+            refresh_s,
+        )
+
+
+def _listen(
+    sources: Sequence[Source],
+    pipeline: Pipeline,
+    duration_s: float | None,
+    max_detections: int | None,
+    on_result: Callable[[Result, ListenSummary], None] | None,
+    until: Callable[[ListenSummary], bool] | None,
+    tick_s: float,
+    refresh: Callable[[], object] | None,
+    refresh_s: float,
+) -> ListenSummary:
     inbox: queue.Queue[list[Detection]] = queue.Queue()
     stop = threading.Event()
     runs = [SourceRun(s) for s in sources]
