@@ -292,20 +292,10 @@ def _here(state: VehicleState, now: datetime, drone: str | None) -> Here | None:
         lat_deg=state.lat_deg,
         lon_deg=state.lon_deg,
         alt_m=state.alt_rel_m,
-        home_amsl_m=home_amsl_m(state),
+        home_amsl_m=state.home_amsl_m,
         now_s=now.timestamp(),
         drone=drone,
     )
-
-
-def home_amsl_m(state: VehicleState) -> float | None:
-    """Home's altitude above sea level: HOME_POSITION, else the drone's AMSL altitude minus
-    its altitude above home (GLOBAL_POSITION_INT carries both)."""
-    if state.home is not None:
-        return state.home.alt_amsl_m
-    if state.alt_amsl_m is not None and state.alt_rel_m is not None:
-        return state.alt_amsl_m - state.alt_rel_m
-    return None
 
 
 def _velocity(state: VehicleState) -> tuple[float, float, float] | None:

@@ -36,7 +36,7 @@ from uav.enforce.predict import Assessment, PredictedBreach, Predictor
 from uav.errors import UavError
 from uav.fleet.links import DroneTarget, link_config
 from uav.link import LinkConfig, LinkStatus, VehicleState
-from uav.timeutil import from_epoch, now_utc
+from uav.timeutil import now_utc
 
 log = logging.getLogger(__name__)
 
@@ -253,7 +253,7 @@ class DroneWatch:
             return
         arrival_s = self._arrival_s
         state = link.state
-        now, clock = vehicle_now(state)
+        now, clock = state.utc_clock()
         try:
             try:
                 with self.gate.deciding():
@@ -415,7 +415,7 @@ class DroneWatch:
         self._set_view(last_action=label)
 
     def _emit(self, kind: EventKind, state: VehicleState | None, *, reason: str) -> None:
-        now, clock = vehicle_now(state) if state is not None else (now_utc(), "ground")
+        now, clock = state.utc_clock() if state is not None else (now_utc(), "ground")
         self._publish(
             EnforcementEvent(
                 drone=self.name,
@@ -442,14 +442,6 @@ class DroneWatch:
                     groundspeed_mps=state.groundspeed_mps,
                 )
             self._view = replace(view, **changes)
-
-
-def vehicle_now(state: VehicleState) -> tuple[datetime, str]:
-    """The instant schedules are judged at: the vehicle's UTC, else the ground clock."""
-    unix = state.vehicle_unix_now_s
-    if unix is None:
-        return now_utc(), "ground"
-    return from_epoch(unix), "vehicle"
 
 
 def _position(state: VehicleState) -> Position | None:

@@ -30,7 +30,6 @@ from uav.fleet.errors import MoveRefused
 from uav.link.state import VehicleState
 from uav.plans.defaults import DEFAULT_BUFFER_M, DEFAULT_MAX_ALT_M, DEFAULT_TIME_MARGIN_S
 from uav.plans.model import FlightPath, PathPoint
-from uav.timeutil import from_epoch, now_utc
 
 if TYPE_CHECKING:
     from uav.link import DroneLink
@@ -48,8 +47,8 @@ def check_goto(
     store: Store, name: str, state: VehicleState, lat_deg: float, lon_deg: float, alt_m: float
 ) -> None:
     """Refuse (:class:`MoveRefused`) a goto whose leg enters a zone or ends in one."""
-    here, now = _position(state, GOTO_WHAT), vehicle_now(state)
-    home_amsl = _home_amsl_m(state)
+    here, now = _position(state, GOTO_WHAT), state.utc_clock()[0]
+    home_amsl = state.home_amsl_m
     leg_s = _distance_m(here, (lat_deg, lon_deg, alt_m)) / GOTO_SPEED_MPS
     path = _path(
         [(*here, 0.0, "now"), (lat_deg, lon_deg, alt_m, leg_s, "target")], state, home_amsl
@@ -72,9 +71,9 @@ def check_takeoff(store: Store, name: str, state: VehicleState, alt_m: float) ->
     path = _path(
         [(lat, lon, start, 0.0, "ground"), (lat, lon, alt_m, climb_s, "top")],
         state,
-        _home_amsl_m(state),
+        state.home_amsl_m,
     )
-    found = _violations(store, name, path, vehicle_now(state))
+    found = _violations(store, name, path, state.utc_clock()[0])
     if found:
         raise MoveRefused(name, "take-off", found)
 
@@ -94,12 +93,6 @@ def position_of(link: DroneLink, what: str) -> VehicleState:
     except WaitTimeout as exc:
         _position(exc.last_state or link.state, what)  # raises: no position
         raise
-
-
-def vehicle_now(state: VehicleState) -> datetime:
-    """The vehicle's UTC when it has one (schedules are judged on it), else the ground's."""
-    unix = state.vehicle_unix_now_s
-    return now_utc() if unix is None else from_epoch(unix)
 
 
 def _violations(store: Store, name: str, path: FlightPath, start: datetime) -> list[Finding]:
@@ -127,14 +120,6 @@ def _position(state: VehicleState, what: str) -> tuple[float, float, float]:
             f"{what}; wait for its GPS, or give --no-check"
         )
     return state.lat_deg, state.lon_deg, state.alt_rel_m
-
-
-def _home_amsl_m(state: VehicleState) -> float | None:
-    if state.home is not None:
-        return state.home.alt_amsl_m
-    if state.alt_amsl_m is not None and state.alt_rel_m is not None:
-        return state.alt_amsl_m - state.alt_rel_m
-    return None
 
 
 def _path(

@@ -26,10 +26,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from uav.link.modes import mode_name
+from uav.timeutil import from_epoch, now_utc
 
 MAV_TYPE_GCS = 6
 MAV_MODE_FLAG_SAFETY_ARMED = 128
@@ -142,6 +144,24 @@ class VehicleState:
         if at_boot is None or now_boot is None or now_boot < at_boot:
             return unix
         return unix + (now_boot - at_boot)
+
+    def utc_clock(self) -> tuple[datetime, str]:
+        """The instant schedules are judged at, and whose clock it is: the vehicle's UTC
+        (``"vehicle"``), else the ground's (``"ground"``)."""
+        unix = self.vehicle_unix_now_s
+        if unix is None:
+            return now_utc(), "ground"
+        return from_epoch(unix), "vehicle"
+
+    @property
+    def home_amsl_m(self) -> float | None:
+        """Home's altitude above sea level: HOME_POSITION, else the drone's AMSL altitude minus
+        its altitude above home (GLOBAL_POSITION_INT carries both); None when neither."""
+        if self.home is not None:
+            return self.home.alt_amsl_m
+        if self.alt_amsl_m is not None and self.alt_rel_m is not None:
+            return self.alt_amsl_m - self.alt_rel_m
+        return None
 
     def texts_since(self, index: int, max_severity: int = SEVERITY_INFO) -> tuple[str, ...]:
         """STATUSTEXTs received after text number ``index`` with severity <= max_severity."""
