@@ -273,7 +273,7 @@ class DroneWatch:
             if assessment is not None:
                 tick = Tick(state, now, clock, arrival_s, assessment)
                 self._enforce(tick)
-                assessment = self._complete(tick)
+                assessment = tick.assessment  # completed by _enforce
         finally:
             self.gate.done(self.name)
         self._set_view(state=state, clock=clock, assessment=assessment, note=None)
