@@ -31,24 +31,40 @@ PARAMS = Path(__file__).resolve().parents[1] / "sitl_configs" / "params"
 INTRUDER_PARAMS = [PARAMS / "streams.parm", PARAMS / "adsb-traffic.parm", PARAMS / "remoteid.parm"]
 PERMITTED_PARAMS = [PARAMS / "streams.parm", PARAMS / "remoteid.parm"]
 WAIT_S = 120.0  # wall-clock bound; generous for a loaded machine, the assertions stay exact
+FILL_TIMEOUT_S = 30.0  # wall: the vehicle echoes its Remote ID content within ~1 s
 INTRUDER, PERMITTED = "INTR-LIVE-0001", "PERMIT-LIVE-0002"
 
 
 def fill_remote_id(url: str, serial: str) -> None:
     """Act as the ground station giving the vehicle its Remote ID content (README scenario
-    6 of the traces): the vehicle then broadcasts ``serial`` in OPEN_DRONE_ID_BASIC_ID."""
+    6 of the traces): the vehicle then broadcasts ``serial`` in OPEN_DRONE_ID_BASIC_ID. Sent
+    again every second until the vehicle's own BASIC_ID carries it (bounded): a message sent
+    while the vehicle is still booting must not leave the test waiting for a serial that
+    never comes."""
     master = open_master(url, connect_timeout_s=10.0, source_system=255, source_component=190)
     try:
         mav: Any = master.mav
         zero = [0] * 20
-        mav.send(
-            mav.open_drone_id_basic_id_encode(
-                1, 1, zero, 1, 2, list(serial.encode().ljust(20, b"\0"))
-            )
-        )
-        mav.send(mav.open_drone_id_operator_id_encode(1, 1, zero, 0, b"CHN-OP-LIVE"))
+        uas_id = serial.encode().ljust(20, b"\0")
+        deadline = time.monotonic() + FILL_TIMEOUT_S
+        while True:
+            mav.send(mav.open_drone_id_basic_id_encode(1, 1, zero, 1, 2, list(uas_id)))
+            mav.send(mav.open_drone_id_operator_id_encode(1, 1, zero, 0, b"CHN-OP-LIVE"))
+            if _echoed(master, uas_id, min(1.0, deadline - time.monotonic())):
+                return
+            assert time.monotonic() < deadline, f"{serial} not broadcast within {FILL_TIMEOUT_S} s"
     finally:
         master.close()
+
+
+def _echoed(master: Any, uas_id: bytes, within_s: float) -> bool:
+    """Whether a BASIC_ID carrying ``uas_id`` arrives within ``within_s`` (wall)."""
+    until = time.monotonic() + max(within_s, 0.0)
+    while (left := until - time.monotonic()) > 0:
+        msg = master.recv_match(type="OPEN_DRONE_ID_BASIC_ID", blocking=True, timeout=left)
+        if msg is not None and bytes(msg.uas_id).rstrip(b"\0") == uas_id.rstrip(b"\0"):
+            return True
+    return False
 
 
 class Seen:
@@ -61,8 +77,14 @@ class Seen:
     def __call__(self, result: Result, summary: ListenSummary) -> None:
         self.judgements.extend(result.judgements)
 
+    def missing(self) -> str:
+        """What the stop condition still waits for (for a failure's message)."""
+        tracks = sorted({j.track_id for j in self.judgements})
+        manned = sum(j.category is Category.MANNED for j in self.judgements)
+        return f"tracks seen {tracks}, {manned} manned judgement(s)"
+
     def enough(self, summary: ListenSummary) -> bool:
-        assert time.monotonic() < self.deadline, f"not everything seen within {WAIT_S:g} s"
+        assert time.monotonic() < self.deadline, f"within {WAIT_S:g} s: {self.missing()}"
         tracks = {j.track_id for j in self.judgements}
         manned = sum(j.category is Category.MANNED for j in self.judgements)
         return {f"rid:{INTRUDER}", f"rid:{PERMITTED}"} <= tracks and manned >= 5
@@ -97,7 +119,7 @@ def test_intruder_permitted_drone_and_manned_traffic(vehicles: Any, tmp_path: Pa
     with EvidenceLog(store) as log:
         pipeline = open_pipeline(store, log)
         summary = listen(sources, pipeline, duration_s=WAIT_S, on_result=seen, until=seen.enough)
-    assert summary.reason == "until", summary.reason
+    assert summary.reason == "until", (summary.reason, seen.missing())
     assert all(r.error is None and r.stats.skipped == 0 for r in summary.sources)
 
     by_track: dict[str, list[Judgement]] = {}
