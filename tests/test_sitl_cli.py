@@ -277,7 +277,12 @@ def test_all_on_real_sitl_leaves_out_emulator_only_intruders_and_says_so(
         '[[intruders]]\nicao = "0x7801A1"\ncallsign = "UAVX01"\nspeed_mps = 20.0\n'
         "waypoints = [[23.1375, 113.3125, 100.0], [23.1375, 113.3420, 100.0]]\n"
     )
-    spare = next(i for i in range(300, 400) if all(port_free(p) for p in ports_for(i)))
+    # an instance of its own: the rig's are reserved but not started, so their ports are free
+    spare = next(
+        i
+        for i in range(300, 400)
+        if i not in rig.instances and all(port_free(p) for p in ports_for(i))
+    )
     (rig.configs / "tracks.toml").write_text(
         DRONE.format(
             name="TRACKS",
