@@ -12,6 +12,7 @@ import hashlib
 import json
 import math
 import sqlite3
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -76,7 +77,8 @@ def finite_tree(doc: Any) -> bool:
 
 
 def sighting_doc(d: Detection) -> dict[str, Any]:
-    doc = {k: v for k, v in vars(d).items() if v is not None}
+    doc = {f.name: getattr(d, f.name) for f in fields(d)}
+    doc = {k: v for k, v in doc.items() if v is not None}
     doc.pop("extra", None)
     doc.pop("received_s", None)
     return doc
@@ -203,7 +205,7 @@ def test_new_judgement_equals_the_dataclass() -> None:
 
 
 def test_payload_round_trips_and_gives_the_key_to_an_auditor() -> None:
-    d = Detection(**{**vars(detection(3)), "extra": {"rssi": -71}, "callsign": "航班7"})
+    d = replace(detection(3), extra={"rssi": -71}, callsign="航班7")
     payload = detection_payload(d, judgement(d, zone_ids=(7,)))
     back, _ = detection_from_payload(payload)
     assert back == d and back.extra == d.extra and back.received_s == d.received_s
@@ -226,8 +228,8 @@ def test_a_detection_that_cannot_be_logged_is_refused_alone_before_judging(
     detections it cannot log, before anything is judged or tracked; the rest is logged."""
     store = Store.open(db)
     dets = [detection(i) for i in range(4)]
-    dets[1] = Detection(**{**vars(dets[1]), "alt_m": math.nan})
-    dets[2] = Detection(**{**vars(dets[2]), "extra": {"snr": math.inf}})
+    dets[1] = replace(dets[1], alt_m=math.nan)
+    dets[2] = replace(dets[2], extra={"snr": math.inf})
     tracker = Tracker()
     with EvidenceLog(store, background=False) as log:
         result = Pipeline(Judge(ZoneIndex([])), tracker, Incidents(), log).ingest(dets)
@@ -248,9 +250,9 @@ def test_a_detection_that_cannot_be_logged_is_refused_alone_before_judging(
 
 def test_key_ignores_reception_and_extra_but_not_the_sighting() -> None:
     d = detection(1)
-    again = Detection(**{**vars(d), "received_s": d.time_s + 9.0, "extra": {"x": 1}})
+    again = replace(d, received_s=d.time_s + 9.0, extra={"x": 1})
     assert again.key == d.key
-    moved = Detection(**{**vars(d), "lat_deg": (d.lat_deg or 0.0) + 1e-7})
+    moved = replace(d, lat_deg=(d.lat_deg or 0.0) + 1e-7)
     assert moved.key != d.key and moved.key[:12] == d.key[:12]
     assert len(d.key) == 32 and int(d.key, 16) >= 0
 

@@ -82,7 +82,7 @@ def test_records_chain_in_append_order_with_query_rows(store: Store, db: Path) -
 
 def test_payload_is_canonical_and_round_trips() -> None:
     det = detection(3)
-    det = Detection(**{**vars(det), "extra": {"z": [1, 2], "a": "é"}, "callsign": "B-7\n"})
+    det = replace(det, extra={"z": [1, 2], "a": "é"}, callsign="B-7\n")
     j = judgement(det, zone_ids=(4,))
     payload = detection_payload(det, j)
     doc = json.loads(payload)
