@@ -83,23 +83,25 @@ class MavlinkSource:
         """Read until ``stop`` (returns) or the link drops or goes idle (raises)."""
         idle_limit = self.idle_timeout_s if self.url.startswith("tcp:") else None
         last_mono = time.monotonic()
-        while not stop.is_set():
-            master.select(POLL_S)
-            got = False
-            while (msg := master.recv_msg()) is not None:
-                got = True
-                if msg.get_type() == "BAD_DATA":  # SITL's console text at boot, line noise
-                    parser.stats.add(read=1, ignored=1)
-                    continue
-                detection = parser.parse(msg, _received_s(msg))
-                if detection is not None:
-                    batcher.add(detection)
-            batcher.flush_due()
-            now = time.monotonic()
-            if got:
-                last_mono = now
-            elif idle_limit is not None and now - last_mono > idle_limit:
-                raise ConnectionError(f"nothing received for {idle_limit:g} s")
+        try:
+            while not stop.is_set():
+                master.select(POLL_S)
+                got = False
+                while (msg := master.recv_msg()) is not None:
+                    got = True
+                    if msg.get_type() == "BAD_DATA":  # SITL's console text at boot, noise
+                        parser.stats.add(read=1, ignored=1)
+                        continue
+                    batcher.extend(parser.receive(msg, _received_s(msg)))
+                batcher.extend(parser.release_due(time.time()))
+                batcher.flush_due()
+                now = time.monotonic()
+                if got:
+                    last_mono = now
+                elif idle_limit is not None and now - last_mono > idle_limit:
+                    raise ConnectionError(f"nothing received for {idle_limit:g} s")
+        finally:  # Remote ID still waiting for its ID goes on without it
+            batcher.extend(parser.release_all())
 
 
 def _received_s(msg: Any) -> float:
@@ -149,7 +151,7 @@ class FleetSource:
                 link.remove_message_listener(listener.on_message)
             for link in opened:
                 link.close()
-            rest = listener.take(0.0)
+            rest = listener.take(0.0, final=True)
             if rest:
                 stats.add(parsed=len(rest))
                 emit(rest)
@@ -207,15 +209,19 @@ class _FleetListener:
             parser = self._parsers.get(id(link))
             if parser is None:
                 return
-            detection = parser.parse(msg, _received_s(msg))
-            if detection is not None:
-                self._queue.append(detection)
+            detections = parser.receive(msg, _received_s(msg))
+            if detections:
+                self._queue += detections
                 self._cond.notify_all()
 
-    def take(self, timeout_s: float) -> list[Detection]:
-        """What has arrived, waiting up to ``timeout_s`` for something."""
+    def take(self, timeout_s: float, *, final: bool = False) -> list[Detection]:
+        """What has arrived, waiting up to ``timeout_s`` for something, with the Remote ID
+        held for its ID that is due (``final``: all of it, the links are closed)."""
         with self._cond:
             if not self._queue and timeout_s > 0:
                 self._cond.wait(timeout_s)
+            now_s = time.time()
+            for parser in self._parsers.values():
+                self._queue += parser.release_all() if final else parser.release_due(now_s)
             batch, self._queue = self._queue, []
         return batch

@@ -30,6 +30,18 @@ UTC reading lies 8-20 s in the future and the GPS reading fits, the 18 s are tak
 clock is off, like an emulator at a speed-up) gives the receive time
 (``extra["time_from"] = "received"``).
 
+**Held until the ID comes** (:meth:`MavlinkParser.receive`): a broadcaster's static messages
+take turns (ArduPilot sends one every 0.8 s, so BASIC_ID every 3.2 s), so a new broadcaster's
+first LOCATIONs usually arrive before its ID. Tracked as they are, they would start an id-less
+plot track beside the ID's track. While a broadcaster is new (first heard less than
+``hold_s`` ago, default ``ODID_ID_HOLD_S``) and has given no ID, its LOCATIONs are held: its
+BASIC_ID releases them with the ID (and the other static fields they lack) filled in and
+``extra["id_received_after_s"]``, how long after the LOCATION the ID came; when ``hold_s``
+has passed without one they go on without (a broadcaster that sends none waits
+``hold_s`` once, at first sight). :meth:`~MavlinkParser.release_due` releases what is due
+at a time (a quiet feed), :meth:`~MavlinkParser.release_all` everything (the feed ends).
+:meth:`~MavlinkParser.parse` is the same without holding.
+
 ``mavlink_sysid`` is set only for a sender's own Remote ID (``id_or_mac`` all zero): the fleet
 recognises its drones by it. ADSB_VEHICLE and relayed Remote ID (non-zero ``id_or_mac``)
 describe *other* aircraft; the relaying system is kept in ``extra["relayed_by_sysid"]`` so a
@@ -41,7 +53,7 @@ from __future__ import annotations
 import math
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from uav.detect.model import AltFrame, Detection, SensorKind
@@ -73,6 +85,10 @@ GPS_MINUS_UTC_S = 18.0  # leap seconds since 1980 (since 2017)
 ODID_MAX_AGE_S = 10.0  # a LOCATION older than this at receipt has a clock problem
 ODID_MAX_AHEAD_S = 2.0  # ... or one this far in the future
 MAX_BROADCASTERS = 10_000  # Remote ID senders remembered (least recently heard dropped)
+# a new broadcaster's LOCATIONs wait this long at most for its ID: static messages every
+# 3.2 s in ArduPilot's rotation, at least every 3 s in ASTM F3411
+ODID_ID_HOLD_S = 3.5
+HELD_MAX = 64  # LOCATIONs held per broadcaster at most (more: all go on without the ID)
 
 # MAV_ODID_HOR_ACC -> the bound it names, in metres (0 unknown)
 ODID_HOR_ACC_M = {
@@ -106,6 +122,7 @@ class Malformed(ValueError):
 class _Broadcaster:
     """What one Remote ID broadcaster last said in its static messages."""
 
+    first_s: float  # when it was first heard (receive time)
     ids: dict[int, tuple[str, int]] = field(default_factory=dict)  # id_type -> (uas_id, ua_type)
     operator_id: str | None = None
     self_id: str | None = None
@@ -131,11 +148,75 @@ class MavlinkParser:
         stats: SourceStats | None = None,
         *,
         sensor_name: SensorName = default_sensor_name,
+        hold_s: float = ODID_ID_HOLD_S,
     ) -> None:
         self.source = source
         self.stats = stats if stats is not None else SourceStats()
+        self.hold_s = hold_s
         self._sensor_name = sensor_name
-        self._broadcasters: OrderedDict[tuple[int, int, bytes], _Broadcaster] = OrderedDict()
+        self._broadcasters: OrderedDict[BroadcasterKey, _Broadcaster] = OrderedDict()
+        self._held: dict[BroadcasterKey, list[Detection]] = {}
+
+    def receive(self, msg: Any, received_s: float) -> list[Detection]:
+        """:meth:`parse`, holding a new broadcaster's LOCATIONs until its ID comes (see the
+        module docstring): the detections to pass on now, in the order they were made."""
+        out = self.release_due(received_s) if self._held else []
+        detection = self.parse(msg, received_s)
+        if detection is not None:
+            if detection.sensor_kind is SensorKind.REMOTE_ID and detection.remote_id is None:
+                key = _key(msg)
+                b = self._broadcasters.get(key)
+                if b is not None and received_s - b.first_s < self.hold_s:
+                    held = self._held.setdefault(key, [])
+                    held.append(detection)
+                    if len(held) > HELD_MAX:
+                        out += self._held.pop(key)
+                    return out
+            out.append(detection)
+        elif self._held and msg.get_type() == "OPEN_DRONE_ID_BASIC_ID":
+            out += self._released_with_id(_key(msg), received_s)
+        return out
+
+    def release_due(self, now_s: float) -> list[Detection]:
+        """The held LOCATIONs whose broadcaster has been heard ``hold_s`` by ``now_s``
+        (receive clock) without giving its ID: on without it."""
+        out: list[Detection] = []
+        for key in list(self._held):
+            b = self._broadcasters.get(key)
+            if b is None or now_s - b.first_s >= self.hold_s:
+                out += self._held.pop(key)
+        return out
+
+    def release_all(self) -> list[Detection]:
+        """Every held LOCATION, as it is (the feed ends)."""
+        out = [d for held in self._held.values() for d in held]
+        self._held.clear()
+        return out
+
+    def _released_with_id(self, key: BroadcasterKey, received_s: float) -> list[Detection]:
+        b = self._broadcasters.get(key)
+        if b is None or key not in self._held:
+            return []
+        uas_id, id_type, ua_type = b.remote_id()
+        if uas_id is None:
+            return []  # an all-zero BASIC_ID: still none
+        return [
+            replace(
+                d,
+                remote_id=uas_id,
+                remote_id_type=id_type,
+                ua_type=ua_type,
+                operator_id=d.operator_id or b.operator_id,
+                self_id=d.self_id or b.self_id,
+                operator_lat_deg=_first(d.operator_lat_deg, b.operator_lat_deg),
+                operator_lon_deg=_first(d.operator_lon_deg, b.operator_lon_deg),
+                extra={
+                    **d.extra,
+                    "id_received_after_s": round(received_s - (d.received_s or received_s), 3),
+                },
+            )
+            for d in self._held.pop(key)
+        ]
 
     def parse(self, msg: Any, received_s: float) -> Detection | None:
         """One message received at ``received_s`` (UNIX s) -> a detection, or None."""
@@ -158,7 +239,7 @@ class MavlinkParser:
             return adsb_vehicle(msg, received_s, self.source, self._sensor(msg))
         if kind == "OPEN_DRONE_ID_LOCATION":
             return self._location(msg, received_s)
-        self._remember(kind, msg)
+        self._remember(kind, msg, received_s)
         return None
 
     def _sensor(self, msg: Any) -> str:
@@ -166,23 +247,20 @@ class MavlinkParser:
 
     # ------------------------------------------------------------- Remote ID
 
-    def _broadcaster(self, msg: Any) -> tuple[_Broadcaster, bool]:
+    def _broadcaster(self, msg: Any, received_s: float) -> tuple[_Broadcaster, bool]:
         """The sender's record, and whether it is the sender's own data (id_or_mac zero)."""
-        mac = bytes(getattr(msg, "id_or_mac", b"") or b"")  # SYSTEM_UPDATE has none
-        if not any(mac):
-            mac = b""
-        key = (msg.get_srcSystem(), msg.get_srcComponent(), mac)
+        key = _key(msg)
         found = self._broadcasters.get(key)
         if found is None:
-            found = self._broadcasters[key] = _Broadcaster()
+            found = self._broadcasters[key] = _Broadcaster(received_s)
             if len(self._broadcasters) > MAX_BROADCASTERS:
                 self._broadcasters.popitem(last=False)
         else:
             self._broadcasters.move_to_end(key)
-        return found, not mac
+        return found, not key[2]
 
-    def _remember(self, kind: str, msg: Any) -> None:
-        b, _ = self._broadcaster(msg)
+    def _remember(self, kind: str, msg: Any, received_s: float) -> None:
+        b, _ = self._broadcaster(msg, received_s)
         if kind == "OPEN_DRONE_ID_BASIC_ID":
             uas_id = _uas_id(msg.uas_id)
             if uas_id is not None and msg.id_type != ODID_ID_TYPE_NONE:
@@ -202,7 +280,7 @@ class MavlinkParser:
             b.operator_alt_m = _odid_alt(msg.operator_altitude_geo)
 
     def _location(self, msg: Any, received_s: float) -> Detection | None:
-        b, own = self._broadcaster(msg)
+        b, own = self._broadcaster(msg, received_s)
         if msg.latitude == 0 and msg.longitude == 0:
             return None
         lat_deg, lon_deg = msg.latitude / 1e7, msg.longitude / 1e7
@@ -240,6 +318,18 @@ class MavlinkParser:
             received_s=received_s,
             extra=extra,
         )
+
+
+BroadcasterKey = tuple[int, int, bytes]  # sender sysid, compid, id_or_mac (b"": its own)
+
+
+def _key(msg: Any) -> BroadcasterKey:
+    mac = bytes(getattr(msg, "id_or_mac", b"") or b"")  # SYSTEM_UPDATE has none
+    return (msg.get_srcSystem(), msg.get_srcComponent(), mac if any(mac) else b"")
+
+
+def _first(a: float | None, b: float | None) -> float | None:
+    return a if a is not None else b
 
 
 # ------------------------------------------------------------------- ADS-B

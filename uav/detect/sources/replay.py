@@ -85,10 +85,9 @@ class ReplaySource:
                 if msg.get_type() == "BAD_DATA":
                     stats.add(read=1, ignored=1)
                     continue
-                detection = parser.parse(msg, float(msg._timestamp))
-                if detection is not None:
-                    batcher.add(detection)
+                batcher.extend(parser.receive(msg, float(msg._timestamp)))
         finally:
+            batcher.extend(parser.release_all())  # what waited for an ID goes on without
             log.close()
 
     def _jsonl(self, batcher: Batcher, stop: threading.Event, stats: SourceStats) -> None:
