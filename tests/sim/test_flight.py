@@ -162,9 +162,16 @@ def test_rtl_returns_lands_and_disarms_2_s_after_touchdown(flying: Gcs) -> None:
     descent = [
         r.msg.vz / 100
         for r in gcs.received
-        if r.type == "GLOBAL_POSITION_INT" and r.vtime_s > hit.vtime_s - 30 and r.msg.vz > 0
+        # the whole descent: about 7 s at 1.5 m/s from 20 m, then 20 s at 0.5 m/s (a 30 s
+        # window could miss the fast part when a loaded machine stretched the landing)
+        if r.type == "GLOBAL_POSITION_INT" and r.vtime_s > hit.vtime_s - 60 and r.msg.vz > 0
     ]
-    assert max(descent) == pytest.approx(1.5, abs=0.05)  # above 10 m
+    profile = [
+        (round(r.vtime_s - hit.vtime_s, 1), r.msg.vz, r.msg.relative_alt)
+        for r in gcs.received
+        if r.type == "GLOBAL_POSITION_INT" and r.vtime_s > hit.vtime_s - 60
+    ]
+    assert max(descent) == pytest.approx(1.5, abs=0.05), profile[::5]  # above 10 m
     assert min(descent[-20:]) == pytest.approx(0.5, abs=0.05)  # the last metres
     battery_after = gcs.latest("BATTERY_STATUS")
     assert battery_after.current_consumed > battery_before.current_consumed > 0
