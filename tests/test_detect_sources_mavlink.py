@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from tests.detect_mavlink_support import LOCATION, basic_id
 from tests.sim.parts_fakes import Encoder
 from uav.detect.model import AltFrame, Category, Detection, SensorKind
 from uav.detect.sources.base import SourceStats
@@ -191,14 +192,6 @@ ADSB = {
     "altitude": 120500, "heading": 9000, "hor_velocity": 1250, "ver_velocity": -150,
     "callsign": "DRONE1  ", "emitter_type": 14, "tslc": 2, "flags": 511, "squawk": 7000,
 }  # fmt: skip
-NO_MAC = "00" * 20
-LOCATION = {
-    "target_system": 0, "target_component": 0, "id_or_mac": NO_MAC, "status": 2,
-    "direction": 4500, "speed_horizontal": 830, "speed_vertical": 120, "latitude": 231000000,
-    "longitude": 1133200000, "altitude_barometric": 99.5, "altitude_geodetic": 101.25,
-    "height_reference": 1, "height": 80.0, "horizontal_accuracy": 10, "vertical_accuracy": 4,
-    "barometer_accuracy": 0, "speed_accuracy": 3, "timestamp": 0xFFFF, "timestamp_accuracy": 0,
-}  # fmt: skip
 
 
 def parse(type_name: str, fields: dict[str, Any], *, parser: MavlinkParser | None = None,
@@ -250,13 +243,6 @@ def test_adsb_without_valid_coordinates_is_ignored_and_bad_ones_skipped() -> Non
 def test_adsb_unknown_altitude_type_leaves_altitude_unknown() -> None:
     d = parse("ADSB_VEHICLE", {**ADSB, "altitude_type": 7})
     assert d is not None and d.alt_m is None and d.alt_frame is None
-
-
-def basic_id(id_type: int, uas_id_hex: str) -> dict[str, Any]:
-    return {
-        "target_system": 0, "target_component": 0, "id_or_mac": NO_MAC, "id_type": id_type,
-        "ua_type": 2, "uas_id": uas_id_hex,
-    }  # fmt: skip
 
 
 def test_location_merges_the_broadcasters_static_messages() -> None:

@@ -9,24 +9,14 @@ from pathlib import Path
 from typing import Any
 
 from tests.conftest import Invoke
+from tests.detect_mavlink_support import LOCATION, NO_MAC, basic_id
 from tests.sim.parts_fakes import Encoder
 from uav.detect.model import Detection
 from uav.detect.sources.mavlink_parse import HELD_MAX, ODID_ID_HOLD_S, MavlinkParser
 
 R0 = 1795489975.0  # receive time of the first message
-NO_MAC = "00" * 20
 SERIAL = "53455249414c2d3031" + "00" * 11  # "SERIAL-01"
-LOCATION = {
-    "target_system": 0, "target_component": 0, "id_or_mac": NO_MAC, "status": 2,
-    "direction": 4500, "speed_horizontal": 830, "speed_vertical": 120, "latitude": 231000000,
-    "longitude": 1133200000, "altitude_barometric": 99.5, "altitude_geodetic": 101.25,
-    "height_reference": 1, "height": 80.0, "horizontal_accuracy": 10, "vertical_accuracy": 4,
-    "barometer_accuracy": 0, "speed_accuracy": 3, "timestamp": 0xFFFF, "timestamp_accuracy": 0,
-}  # fmt: skip
-BASIC_ID = {
-    "target_system": 0, "target_component": 0, "id_or_mac": NO_MAC, "id_type": 1,
-    "ua_type": 2, "uas_id": SERIAL,
-}  # fmt: skip
+BASIC_ID = basic_id(1, SERIAL)
 OPERATOR_ID = {
     "target_system": 0, "target_component": 0, "id_or_mac": NO_MAC, "operator_id_type": 0,
     "operator_id": "CHN-OP-0001",
