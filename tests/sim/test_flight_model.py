@@ -57,6 +57,17 @@ def test_goto_stops_on_target_without_overshoot(params: ParamStore) -> None:
     assert flight.body.ground_speed_mps < 0.05
 
 
+def test_passing_exactly_over_the_target_still_moving_brakes_to_it(params: ParamStore) -> None:
+    """A long step (a starved emulator) can leave the body exactly on its target while it
+    still moves: the model stops there rather than dividing by the zero distance."""
+    flight = make_flight(params, alt_m=GROUND + 20)
+    flight.body.vn_mps = 3.0
+    flight.goto(Target(0.0, 0.0, GROUND + 20))
+    fly(flight, 10.0)
+    assert flight.body.north_m == pytest.approx(0.0, abs=0.05)
+    assert flight.body.ground_speed_mps < 0.05
+
+
 def test_long_move_cruises_at_wpnav_speed(params: ParamStore) -> None:
     flight = make_flight(params, alt_m=GROUND + 30)
     flight.goto(Target(130.0, 0.0, GROUND + 30))

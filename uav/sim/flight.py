@@ -216,6 +216,8 @@ class Flight:
         if distance < ARRIVED_M and body.ground_speed_mps < 0.05:
             body.north_m, body.east_m = target.north_m, target.east_m
             return 0.0, 0.0
+        if distance == 0.0:  # on the point, still moving (a long step landed it there): stop
+            return 0.0, 0.0
         speed = approach_speed(distance, speed_mps, self.limits().brake_xy_mss)
         return speed * dn / distance, speed * de / distance
 
