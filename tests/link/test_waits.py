@@ -120,6 +120,9 @@ def test_a_wait_can_go_on_through_a_reconnect(fake: FakeVehicle, link: DroneLink
 
 
 def test_a_lost_link_ends_a_wait_with_link_lost(fake: FakeVehicle, link: DroneLink) -> None:
+    # the link stays lost: on a loaded machine it could otherwise reconnect before the wait
+    # began, and the wait (rightly) go on
+    fake.reject_connections = True
     fake.drop()
     with pytest.raises(LinkLost, match="while waiting for GUIDED"):
         wait_until(link, in_guided, timeout_s=30, what="GUIDED")
