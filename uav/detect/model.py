@@ -263,6 +263,7 @@ def sightings_and_keys(detections: Sequence[Detection]) -> tuple[list[str], list
     add_sighting, add_key = sightings.append, keys.append
     try:
         for d in detections:
+            # _sighting_doc(d), inline (it runs per detection)
             doc = {k: v for k, v in zip(names, values(d), strict=False) if v is not None}
             text = dumps(doc, default, option=sort)
             sighting = text.decode()

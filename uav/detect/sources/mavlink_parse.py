@@ -210,10 +210,7 @@ class MavlinkParser:
                 self_id=d.self_id or b.self_id,
                 operator_lat_deg=_first(d.operator_lat_deg, b.operator_lat_deg),
                 operator_lon_deg=_first(d.operator_lon_deg, b.operator_lon_deg),
-                extra={
-                    **d.extra,
-                    "id_received_after_s": round(received_s - (d.received_s or received_s), 3),
-                },
+                extra={**d.extra, "id_received_after_s": _after_s(d, received_s)},
             )
             for d in self._held.pop(key)
         ]
@@ -330,6 +327,11 @@ def _key(msg: Any) -> BroadcasterKey:
 
 def _first(a: float | None, b: float | None) -> float | None:
     return a if a is not None else b
+
+
+def _after_s(d: Detection, received_s: float) -> float:
+    """How long after ``d`` was received ``received_s`` is (0 when it has no receive time)."""
+    return 0.0 if d.received_s is None else round(received_s - d.received_s, 3)
 
 
 # ------------------------------------------------------------------- ADS-B
