@@ -13,7 +13,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.sim_plugin import DEFAULT_HOME
+from tests.conftest import Invoke
+from tests.sim_plugin import DEFAULT_HOME, SimVehicle
 
 HOME_LAT, HOME_LON, HOME_AMSL = DEFAULT_HOME.lat_deg, DEFAULT_HOME.lon_deg, DEFAULT_HOME.alt_amsl_m
 METRES_PER_DEG = 111_195.0
@@ -263,3 +264,9 @@ def silent_listener() -> Iterator[str]:
 def said(text: str) -> str:
     """Console text with rich's line wrapping undone (words joined by single spaces)."""
     return " ".join(text.split())
+
+
+def register(uav: Invoke, v: SimVehicle, name: str = "TH-01", url: str | None = None) -> None:
+    """``uav fleet add`` for a simulated vehicle (its URL unless ``url``), which must work."""
+    r = uav("fleet", "add", name, "--connect", url or v.url, "--sysid", v.sysid)
+    assert r.exit_code == 0, r.stderr

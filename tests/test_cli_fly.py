@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Invoke
-from tests.fleet_support import HOME_LAT, HOME_LON, said, write_plan, write_zone
+from tests.fleet_support import HOME_LAT, HOME_LON, register, said, write_plan, write_zone
 from tests.sim_plugin import SimVehicle, VehicleFactory
 from uav.fleet import FlightAborted, InFlight, Step, fly
 from uav.fleet.events import FlyEvent
@@ -26,11 +26,6 @@ from uav.store.drones import Drone
 
 SPEEDUP = 25.0
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def register(uav: Invoke, v: SimVehicle) -> None:
-    r = uav("fleet", "add", "TH-01", "--connect", v.url, "--sysid", v.sysid)
-    assert r.exit_code == 0, r.stderr
 
 
 def landed_at_home(uav: Invoke) -> dict[str, object]:

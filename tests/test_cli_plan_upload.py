@@ -13,21 +13,17 @@ from tests.conftest import Invoke
 from tests.fleet_support import (
     drop_first_item,
     lossy_relay,
+    register,
     said,
     write_plan,
     write_zone,
 )
-from tests.sim_plugin import SimVehicle, VehicleFactory
+from tests.sim_plugin import VehicleFactory
 from uav.plans.model import FlightPlan
 from uav.plans.readers import read_plan
 
 SPEEDUP = 20.0
 CLEAR_ROUTE = [(20.0, 0.0, 10.0), (20.0, 20.0, 15.0)]
-
-
-def register(uav: Invoke, v: SimVehicle, name: str = "TH-01", url: str | None = None) -> None:
-    r = uav("fleet", "add", name, "--connect", url or v.url, "--sysid", v.sysid)
-    assert r.exit_code == 0, r.stderr
 
 
 def flown(plan: FlightPlan) -> list[tuple[int, float, float, float]]:

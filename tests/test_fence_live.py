@@ -12,17 +12,12 @@ import pytest
 from shapely.geometry import Polygon
 
 from tests.conftest import Invoke
-from tests.fleet_support import offset, said, write_parm, write_plan
-from tests.sim_plugin import SimVehicle, VehicleFactory
+from tests.fleet_support import offset, register, said, write_parm, write_plan
+from tests.sim_plugin import VehicleFactory
 from uav.store import Store
 from uav.zones.model import Circle, Restriction, VerticalBand, Zone
 
 SPEEDUP = 20.0
-
-
-def register(uav: Invoke, v: SimVehicle) -> None:
-    r = uav("fleet", "add", "TH-01", "--connect", v.url, "--sysid", v.sysid)
-    assert r.exit_code == 0, r.stderr
 
 
 def box(name: str, north_m: tuple[float, float], east_m: tuple[float, float], **kw: Any) -> Zone:

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Invoke
-from tests.fleet_support import HOME_LAT, HOME_LON, offset, said, write_parm
-from tests.sim_plugin import SimVehicle, VehicleFactory
+from tests.fleet_support import HOME_LAT, HOME_LON, offset, register, said, write_parm
+from tests.sim_plugin import VehicleFactory
 
 SPEEDUP = 20.0
 
@@ -22,11 +22,6 @@ def status(uav: Invoke, name: str) -> dict[str, object]:
     (found,) = json.loads(r.stdout)
     assert found["answered"], found
     return dict(found)
-
-
-def register(uav: Invoke, v: SimVehicle, name: str = "TH-01") -> None:
-    r = uav("fleet", "add", name, "--connect", v.url, "--sysid", v.sysid)
-    assert r.exit_code == 0, r.stderr
 
 
 @pytest.mark.sitl

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Invoke
-from tests.fleet_support import HOME_AMSL, HOME_LAT, HOME_LON, offset, said, write_parm
+from tests.fleet_support import HOME_AMSL, HOME_LAT, HOME_LON, offset, register, said, write_parm
 from tests.sim_plugin import VehicleFactory
 from tests.test_fleet_commands import status
 from uav.errors import CheckUncertain
@@ -121,7 +121,7 @@ def test_goto_into_a_zone_is_exit_1_and_the_drone_stays(
 ) -> None:
     parm = write_parm(tmp_path / "nodelay.parm", DISARM_DELAY=0)
     (v,) = vehicles(1, speedup=SPEEDUP, params=[parm], ready=True)
-    assert uav("fleet", "add", "TH-01", "--connect", v.url, "--sysid", v.sysid).exit_code == 0
+    register(uav, v)
     Store.open(db).add_zones([circle("NFZ north", 60.0, 0.0, 20.0)])
     for args in (("mode", "TH-01", "GUIDED"), ("arm", "TH-01"), ("takeoff", "TH-01", "10")):
         r = uav("fleet", *args)
