@@ -222,11 +222,18 @@ def logged_keys(conn: Connection, keys: Sequence[str]) -> set[str]:
     D = S.detections
     found: set[str] = set()
     probes: list[str] = []
-    for run in _key_runs(sorted(wanted)):
-        if len(run) <= SHORT_RUN:
-            probes += run
-            continue
-        q = select(D.c.key).where(D.c.key >= run[0], D.c.key <= run[-1])
+    lo, hi = min(wanted), max(wanted)
+    if len(wanted) > SHORT_RUN and _key_ms(hi) - _key_ms(lo) <= KEY_ONE_RANGE_MS:
+        ranges = [(lo, hi)]  # the usual batch: a few seconds, one range (no sort needed)
+    else:
+        ranges = []
+        for run in _key_runs(sorted(wanted)):
+            if len(run) <= SHORT_RUN:
+                probes += run
+            else:
+                ranges.append((run[0], run[-1]))
+    for first, last in ranges:
+        q = select(D.c.key).where(D.c.key >= first, D.c.key <= last)
         found.update(k for k in conn.execute(q).scalars() if k in wanted)
     for i in range(0, len(probes), KEY_QUERY_CHUNK):
         q = select(D.c.key).where(D.c.key.in_(probes[i : i + KEY_QUERY_CHUNK]))
