@@ -220,6 +220,10 @@ def _sighting_doc(d: Detection) -> dict[str, Any]:
 KEY_TIME_DIGITS = 12  # hex digits of the key's time prefix (milliseconds)
 KEY_HASH_DIGITS = 20  # hex digits of SHA-256 after it
 _KEY_MS_MAX = 16**KEY_TIME_DIGITS - 1
+# the key from (milliseconds, the sighting's SHA-256 hex digest): its time as hex digits,
+# then the digest's first digits
+_KEY_FORMAT = f"%0{KEY_TIME_DIGITS}x%.{KEY_HASH_DIGITS}s"
+_SIGHTING_TIME_AT = _SIGHTING_FIELDS.index("time_s")
 
 
 def sighting_key(time_s: float, sighting_json: bytes | str) -> str:
@@ -236,13 +240,14 @@ def sighting_keys(times_s: Sequence[float], sightings: Sequence[str]) -> list[st
     sha = hashlib.sha256
     floor = math.floor
     cap = _KEY_MS_MAX
+    key_format = _KEY_FORMAT
     out: list[str] = []
     append = out.append
     for time_s, text in zip(times_s, sightings, strict=True):
         t_ms = time_s * 1000.0
         # before 1970 and NaN: 0; beyond the cap (infinity too): the cap
         ms = floor(t_ms) if 0.0 <= t_ms <= cap else (cap if t_ms > cap else 0)
-        append(f"{ms:012x}{sha(text.encode()).hexdigest()[:KEY_HASH_DIGITS]}")
+        append(key_format % (ms, sha(text.encode()).hexdigest()))
     return out
 
 
@@ -261,22 +266,24 @@ def sightings_and_keys(detections: Sequence[Detection]) -> tuple[list[str], list
     sightings: list[str] = []
     keys: list[str] = []
     add_sighting, add_key = sightings.append, keys.append
+    key_format, time_at = _KEY_FORMAT, _SIGHTING_TIME_AT
     try:
         for d in detections:
-            # _sighting_doc(d), inline (it runs per detection)
-            doc = {k: v for k, v in zip(names, values(d), strict=False) if v is not None}
-            text = dumps(doc, default, option=sort)
+            # _sighting_doc(d), inline (it runs per detection; zip without strict=: a
+            # keyword argument costs more than the rest of the call)
+            vals = values(d)
+            doc = {k: v for k, v in zip(names, vals) if v is not None}  # noqa: B905
+            text = dumps(doc, default, sort)
             sighting = text.decode()
             if "null" in sighting:  # a NaN written as null? (or a string holding "null")
                 _require_finite_tree(doc)
-            extra = d.extra
-            if extra:
-                canonical_json(extra)
+            if d.extra:
+                canonical_json(d.extra)
             add_sighting(sighting)
-            t_ms = d.time_s * 1000.0
+            t_ms = vals[time_at] * 1000.0
             # before 1970 and NaN: 0; beyond the cap (infinity too): the cap
             ms = floor(t_ms) if 0.0 <= t_ms <= cap else (cap if t_ms > cap else 0)
-            add_key(f"{ms:012x}{sha(text).hexdigest()[:KEY_HASH_DIGITS]}")
+            add_key(key_format % (ms, sha(text).hexdigest()))
     except orjson.JSONEncodeError as exc:
         raise ValueError(f"not loggable as canonical JSON: {exc}") from None
     return sightings, keys
