@@ -1,9 +1,15 @@
 """The evidence log's WAL checkpoints: off the writer's thread, and back to SQLite's own when
-that thread fails; new SQLite files use 16 KiB pages. Real SQLite files, raw sqlite3 checks."""
+that thread fails; the copied pages let go of in the OS page cache; new SQLite files use
+16 KiB pages. Real SQLite files, raw sqlite3 checks; page residency read with mincore(2)."""
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import mmap
+import os
 import sqlite3
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -12,7 +18,8 @@ from pathlib import Path
 import pytest
 
 from tests.detect_evidence_support import batch
-from uav.detect.checkpoint import WalCheckpointer
+from uav.detect import checkpoint
+from uav.detect.checkpoint import CACHE_KEEP_BYTES, WalCheckpointer, cache_drop_end
 from uav.detect.evidence import EvidenceLog
 from uav.detect.verify import verify_evidence
 from uav.store import Store
@@ -122,3 +129,77 @@ def test_a_failed_checkpointer_hands_back_to_sqlite(store: Store) -> None:
         assert log._checkpointer is None
         assert autocheckpoint_pages(log) == log._autocheckpoint_pages >= 1000
     assert store.evidence_count("detection") == 10 and verify_evidence(store).ok
+
+
+def resident_pages(path: Path) -> list[bool]:
+    """Which of the file's pages (the OS's pages) are in the page cache: mincore(2) over a
+    private mapping that touches none of them."""
+    size = path.stat().st_size
+    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    page = mmap.PAGESIZE
+    with open(path, "rb") as f:
+        mm = mmap.mmap(f.fileno(), size, access=mmap.ACCESS_COPY)
+        try:
+            buf = (ctypes.c_char * size).from_buffer(mm)
+            vec = (ctypes.c_ubyte * ((size + page - 1) // page))()
+            rc = libc.mincore(ctypes.c_void_p(ctypes.addressof(buf)), ctypes.c_size_t(size), vec)
+            del buf
+        finally:
+            mm.close()
+    assert rc == 0, os.strerror(ctypes.get_errno())
+    return [bool(v & 1) for v in vec]
+
+
+def test_the_page_cache_keeps_the_file_tail_only() -> None:
+    keep = CACHE_KEEP_BYTES
+    assert cache_drop_end(0) == cache_drop_end(keep) == 0
+    assert cache_drop_end(keep + 16_384) == 16_384
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="mincore(2) is read on Linux")
+def test_a_checkpoint_lets_go_of_the_copied_pages_but_the_tail(
+    store: Store, db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    keep = 8 * SQLITE_PAGE_SIZE
+    monkeypatch.setattr(checkpoint, "CACHE_KEEP_BYTES", keep)
+    dets, js, keys = batch(2_000)
+    with EvidenceLog(store, background=False) as log:
+        ck = log._checkpointer
+        assert ck is not None
+        log.append_detections(dets, js, keys)
+        log.flush()
+        ck.checkpoint()  # copies the batch into the database file
+        db.read_bytes()  # every page of it in the page cache again
+        size = db.stat().st_size
+        assert size > 4 * keep
+        assert all(resident_pages(db))  # the measurement sees cached pages
+        ck.checkpoint()
+        resident = resident_pages(db)
+    head = (size - keep) // mmap.PAGESIZE
+    assert not any(resident[:head])  # let go of: on disk, the checkpoint synced them
+    assert all(resident[head:])  # the tail stays for queries of recent records
+    assert verify_evidence(store).ok
+
+
+def test_checkpoints_go_on_where_the_page_cache_cannot_be_advised(
+    store: Store, db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[int] = []
+
+    def refuse(fd: int, offset: int, length: int, advice: int) -> None:
+        calls.append(length)
+        raise OSError(95, "Operation not supported")
+
+    monkeypatch.setattr(checkpoint, "CACHE_KEEP_BYTES", 0)
+    monkeypatch.setattr(os, "posix_fadvise", refuse, raising=False)
+    dets, js, keys = batch(200)
+    with EvidenceLog(store, background=False) as log:
+        ck = log._checkpointer
+        assert ck is not None
+        log.append_detections(dets, js, keys)
+        log.flush()
+        ck.checkpoint()
+        ck.checkpoint()
+        assert ck.checkpoints == 2 and ck.alive()
+    assert len(calls) == 1  # tried once, then checkpoints went on without it
+    assert unchecked_frames(db) == 0 and verify_evidence(store).ok

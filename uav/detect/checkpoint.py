@@ -13,10 +13,22 @@ taken off the writer, not a second core's work (``cpu_s`` counts what the thread
 Durability is SQLite's: committed transactions are in the WAL whether or not a checkpoint
 copied them yet, and a crash at any point leaves both files consistent. If the thread
 fails, :meth:`alive` turns False and the log goes back to SQLite's own checkpoints.
+
+After each checkpoint the database file's pages in the OS page cache are let go
+(``posix_fadvise(DONTNEED)``; the checkpoint has synced them), all but the file's last
+``CACHE_KEEP_BYTES``, which queries of recent records read. The log is written once and
+read rarely: a day of ingest (gigabytes) should not push other programs' pages out of
+memory, and the next checkpoint's writes then land in pages just freed. Measured on the
+development VM: each checkpoint cost 4.5 times the CPU once the file passed ~400 MB, all
+of it kernel time copying into newly allocated page-cache pages; with the pages let go it
+stays flat (1,000,000 detections of ``bench/detect.py``: 1.8 s of checkpoint CPU -> 0.7 s).
+The writer's own page cache (SQLite's) is not touched. Where ``posix_fadvise`` is missing
+or fails, checkpoints go on without it.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 
@@ -24,6 +36,7 @@ from sqlalchemy import Engine
 
 CHECKPOINT_SQL = "PRAGMA wal_checkpoint(PASSIVE)"
 JOIN_TIMEOUT_S = 60.0  # closing waits this long at most for a checkpoint in progress
+CACHE_KEEP_BYTES = 64 * 2**20  # the database file's tail left in the OS page cache
 
 
 class WalCheckpointer:
@@ -41,6 +54,7 @@ class WalCheckpointer:
         self._due = threading.Event()
         self._stop = threading.Event()
         self._conn = engine.connect()
+        self._cache_fd = _open_database_file(engine)
         self._thread = threading.Thread(target=self._run, name="evidence-checkpoint", daemon=True)
         self._thread.start()
 
@@ -70,6 +84,7 @@ class WalCheckpointer:
         row = self._conn.exec_driver_sql(CHECKPOINT_SQL).one()
         self._conn.commit()
         self.last = (int(row[0]), int(row[1]), int(row[2]))
+        self._let_go_of_copied_pages()
         self.cpu_s += time.thread_time() - cpu0
         self.checkpoints += 1
 
@@ -80,6 +95,41 @@ class WalCheckpointer:
         self._thread.join(timeout=JOIN_TIMEOUT_S)
         if not self._thread.is_alive():
             self._conn.close()
+            self._close_cache_fd()
+
+    def _let_go_of_copied_pages(self) -> None:
+        fd = self._cache_fd
+        if fd is None:
+            return
+        try:
+            end = cache_drop_end(os.fstat(fd).st_size)
+            if end:
+                os.posix_fadvise(fd, 0, end, os.POSIX_FADV_DONTNEED)
+        except OSError:  # only an economy: checkpoints go on without it
+            self._close_cache_fd()
+
+    def _close_cache_fd(self) -> None:
+        fd, self._cache_fd = self._cache_fd, None
+        if fd is not None:
+            os.close(fd)
+
+
+def cache_drop_end(size_bytes: int) -> int:
+    """How much of a database file of ``size_bytes``, from its start, a checkpoint lets go
+    of in the page cache: all but its last ``CACHE_KEEP_BYTES``."""
+    return max(0, size_bytes - CACHE_KEEP_BYTES)
+
+
+def _open_database_file(engine: Engine) -> int | None:
+    """A read-only descriptor of ``engine``'s SQLite database file, to advise the OS about
+    its cached pages; None where there is no file or no ``posix_fadvise``."""
+    path = engine.url.database
+    if not path or path == ":memory:" or not hasattr(os, "posix_fadvise"):
+        return None
+    try:
+        return os.open(path, os.O_RDONLY)
+    except OSError:
+        return None
 
 
 __all__ = ["WalCheckpointer"]
