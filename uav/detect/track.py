@@ -251,6 +251,7 @@ class PlotGate:
         self.cell: list[tuple[int, int]] = []
         self._cells: dict[tuple[int, int], set[str]] = {}
         self._row_deg = max(reach_m, 1.0) * 1.01 / M_PER_DEG
+        self._width_deg: dict[int, float] = {}  # by row
 
     def nearest(
         self,
@@ -266,14 +267,16 @@ class PlotGate:
         if not self.ids:
             return None
         cos_lat = math.cos(math.radians(lat))
+        t_of, lat_of, lon_of = self.t_s, self.lat, self.lon
+        hypot, rad = math.hypot, _RAD  # v * _RAD is math.radians(v), bit for bit
         best: tuple[float, int] | None = None
         for slot in self._near_slots(lat, lon):
-            dt = abs(t_s - self.t_s[slot])
+            dt = abs(t_s - t_of[slot])
             if dt > window_s:
                 continue
-            x = math.radians(self.lon[slot] - lon) * cos_lat
-            y = math.radians(self.lat[slot] - lat)
-            dist = EARTH_RADIUS_M * math.hypot(x, y)
+            x = (lon_of[slot] - lon) * rad * cos_lat
+            y = (lat_of[slot] - lat) * rad
+            dist = EARTH_RADIUS_M * hypot(x, y)
             if dist <= gate_m + max_speed_mps * dt and (best is None or (dist, slot) < best):
                 best = (dist, slot)
         return None if best is None else self.ids[best[1]]
@@ -282,18 +285,22 @@ class PlotGate:
         if abs(lat) > POLAR_LAT_DEG:
             return list(range(len(self.ids)))
         row = math.floor(lat / self._row_deg)
+        cells, slot = self._cells, self.slot
         out: list[int] = []
         for r in (row - 1, row, row + 1):
             col = self._col(r, lon)
             for c in (col - 1, col, col + 1):
-                members = self._cells.get((r, c))
+                members = cells.get((r, c))
                 if members:
-                    out.extend(self.slot[t] for t in members)
+                    out += [slot[t] for t in members]
         return out
 
     def _col(self, row: int, lon: float) -> int:
-        mid_lat = (row + 0.5) * self._row_deg
-        width_deg = self._row_deg / max(math.cos(math.radians(mid_lat)), 1e-6)
+        width_deg = self._width_deg.get(row)
+        if width_deg is None:  # once per row: a cell's width in degrees of longitude
+            mid_lat = (row + 0.5) * self._row_deg
+            width_deg = self._row_deg / max(math.cos(math.radians(mid_lat)), 1e-6)
+            self._width_deg[row] = width_deg
         return math.floor(lon / width_deg)
 
     def _cell_of(self, lat: float, lon: float) -> tuple[int, int]:
