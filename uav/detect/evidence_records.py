@@ -44,6 +44,7 @@ from uav.detect.model import (
     Severity,
     Track,
     canonical_json,
+    canonical_text,
     sighting_key,
 )
 from uav.store import schema_evidence as S
@@ -74,7 +75,7 @@ def judgement_json(j: Judgement) -> str:
         doc.pop("zone_ids", None)
     if not doc.get("flags"):
         doc.pop("flags", None)
-    return canonical_json(doc).decode()
+    return canonical_text(doc)
 
 
 def detection_payload(det: Detection, judgement: Judgement, sighting: str | None = None) -> str:
@@ -89,10 +90,10 @@ def detection_payload(det: Detection, judgement: Judgement, sighting: str | None
 def _payload(sighting: str, extra: Any, judgement: str, received_s: Any) -> str:
     text = '{"detection":' + sighting
     if extra:
-        text += ',"extra":' + canonical_json(extra).decode()
+        text += ',"extra":' + canonical_text(extra)
     text += ',"judgement":' + judgement
     if received_s is not None:
-        text += ',"received_s":' + canonical_json(received_s).decode()
+        text += ',"received_s":' + canonical_text(received_s)
     return text + "}"
 
 
@@ -123,7 +124,7 @@ def detection_payloads(
 
 def state_payload(obj: Track | Incident) -> str:
     """The canonical payload of a track or incident change: every field."""
-    return canonical_json(vars(obj)).decode()
+    return canonical_text(vars(obj))
 
 
 def detection_from_payload(payload: str) -> tuple[Detection, Judgement]:

@@ -14,7 +14,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields
 from enum import StrEnum
-from operator import attrgetter
+from operator import attrgetter, countOf
 from typing import Any
 
 import orjson
@@ -174,19 +174,26 @@ def canonical_json(doc: Any) -> bytes:
     evidence log hashes and keys. A non-finite float (which orjson would write as null)
     or a value orjson cannot write (an int beyond 64 bits, an unknown type) raises
     ValueError: not logged."""
+    return canonical_text(doc).encode()
+
+
+def canonical_text(doc: Any) -> str:
+    """:func:`canonical_json` as text (what the evidence log stores)."""
     try:
-        out = _dumps(doc, _default, option=_SORTED)
+        text = _dumps(doc, _default, option=_SORTED).decode()
     except orjson.JSONEncodeError as exc:
         raise ValueError(f"not loggable as canonical JSON: {exc}") from None
-    if b"null" in out and not _nulls_are_nones(out, doc):
+    # (searched in the text: ``in`` on bytes first tries the needle as an int, and costs
+    # more than the decode)
+    if "null" in text and not _nulls_are_nones(text, doc):
         _require_finite_tree(doc)  # a string holding "null", or a NaN written as null?
-    return out
+    return text
 
 
-def _nulls_are_nones(out: bytes, doc: Any) -> bool:
-    """Whether every null in ``out`` (``doc``'s JSON) is one of a flat dict's None values
+def _nulls_are_nones(text: str, doc: Any) -> bool:
+    """Whether every null in ``text`` (``doc``'s JSON) is one of a flat dict's None values
     (the usual case: no need to look for a NaN written as null)."""
-    return type(doc) is dict and out.count(b"null") == list(doc.values()).count(None)
+    return type(doc) is dict and text.count("null") == countOf(doc.values(), None)
 
 
 def _require_finite_tree(doc: Any) -> None:

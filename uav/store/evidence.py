@@ -58,7 +58,7 @@ import shapely
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from uav.detect.model import KEY_TIME_DIGITS, canonical_json
+from uav.detect.model import KEY_TIME_DIGITS, canonical_json, canonical_text
 from uav.detect.permits import Permit
 from uav.errors import InputError, NotFound, StoreError
 from uav.store import schema
@@ -305,7 +305,7 @@ def permit_payload(action: str, permit_id: int, row: dict[str, Any]) -> str:
     doc = {str(k): v for k, v in row.items() if k not in ("area_wkb", "seq", "id")}
     wkb = row.get("area_wkb")
     doc["area_wkb_hex"] = None if wkb is None else bytes(wkb).hex()
-    return canonical_json({"action": action, "id": permit_id, "permit": doc}).decode()
+    return canonical_text({"action": action, "id": permit_id, "permit": doc})
 
 
 def permit_from_row(r: Any) -> Permit:
