@@ -150,7 +150,10 @@ def test_pipeline_crossing_makes_one_high_incident_and_logs_everything() -> None
     ]
     assert sink.incidents[0].opened_s == T0 + 9 and sink.incidents[-1].closed_s == T0 + 33
     assert [r.incident_id for r in result.new_high] == [f"rid:RID-X@1#{S0 + 9}"]
-    assert sink.tracks[0].change is TrackChange.NEW and len(sink.tracks) == 4  # t = 0, 10, 20, 30
+    assert [(t.change, t.last_s - T0) for t in sink.tracks] == [
+        (TrackChange.NEW, 0),
+        (TrackChange.MOVED, 30),  # 30 s on, 300 m away
+    ]
 
 
 def test_pipeline_is_idempotent_on_replay() -> None:

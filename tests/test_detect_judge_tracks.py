@@ -30,7 +30,7 @@ def test_tracks_by_identity() -> None:
 
 
 def test_new_then_moved_only_when_moved_far_enough() -> None:
-    tr = Tracker(moved_m=100.0)
+    tr = Tracker(moved_m=100.0, record_interval_s=0.0)
     # a drone flying north at 10 m/s for 30 s, one detection a second
     dets = [det(10.0 * k, 0, t=k, remote_id="A") for k in range(31)]
     changes = feed(tr, dets)
@@ -42,6 +42,26 @@ def test_new_then_moved_only_when_moved_far_enough() -> None:
     ]
     assert [round(c.last_s - T0) for c in changes] == [0, 10, 20, 30]
     assert changes[-1].detections == 31 and changes[-1].first_s == T0
+
+
+def test_a_moving_track_is_recorded_at_most_every_interval() -> None:
+    tr = Tracker()  # 100 m, 30 s
+    # flying north at 10 m/s for 95 s, then hovering for 60 s (moving 1 m/s)
+    dets = [det(10.0 * k, 0, t=k, remote_id="A") for k in range(96)]
+    dets += [det(950.0 + k, 0, t=96 + k, remote_id="A") for k in range(60)]
+    changes = feed(tr, dets)
+    assert [c.change for c in changes] == [TrackChange.NEW] + [TrackChange.MOVED] * 4
+    # 30 s after 90 it had moved 74 m: recorded once it had moved 100 m, at 146 s
+    assert [round(c.last_s - T0) for c in changes] == [0, 30, 60, 90, 146]
+    assert changes[-1].detections == 147
+    assert all(t.detections == 156 for t in tr.tracks)  # every detection counted
+
+
+def test_an_authorisation_change_is_recorded_within_the_interval() -> None:
+    tr = Tracker()
+    feed(tr, [det(0, 0, t=0, remote_id="A"), det(50, 0, t=5, remote_id="A")])
+    changes = feed(tr, [det(60, 0, t=6, remote_id="A")], authorised=True)
+    assert [(round(c.last_s - T0), c.authorised) for c in changes] == [(6, True)]
 
 
 def test_same_changes_whatever_the_batching() -> None:

@@ -7,8 +7,10 @@ last position is within ``gate_m + max_speed_mps x elapsed`` and last seen at mo
 detection's UNIX time in milliseconds (so ids stay unique across listening sessions). Plots
 are gated only against plot tracks (no fusion with id tracks).
 
-A track records a change (one evidence record each) when it appears (``new``), when it
-moved ``moved_m`` or more since its last record or its authorisation changed (``moved``),
+A track records a change (one evidence record each) when it appears (``new``), when its
+authorisation changed (``moved``, at once), when it moved ``moved_m`` or more since its last
+record and that record is ``record_interval_s`` old or more (``moved``: its position at most
+every 30 s by default, as incidents are updated; its every detection is in the log anyway),
 and when it has been silent for ``timeout_s`` (``closed``): not one per detection.
 Deterministic given the detections' times; a detection older than its track's last one
 counts but does not move it.
@@ -57,6 +59,7 @@ class _State:
     operator_lon_deg: float | None
     recorded_lat_deg: float | None = None
     recorded_lon_deg: float | None = None
+    recorded_s: float = -math.inf  # detection time of the last record
 
     @classmethod
     def start(cls, d: Detection, j: Judgement) -> _State:
@@ -79,6 +82,7 @@ class _State:
             d.operator_lon_deg,
             d.lat_deg if pos else None,
             d.lon_deg if pos else None,
+            d.time_s,
         )
 
     def snapshot(self, change: TrackChange) -> Track:
@@ -122,12 +126,14 @@ class Tracker:
         *,
         timeout_s: float = 60.0,
         moved_m: float = 100.0,
+        record_interval_s: float = 30.0,
         gate_m: float = 50.0,
         max_speed_mps: float = 60.0,
         gate_window_s: float = 30.0,
     ) -> None:
         self.timeout_s = timeout_s
         self.moved_m = moved_m
+        self.record_interval_s = record_interval_s
         self.gate_m = gate_m
         self.max_speed_mps = max_speed_mps
         self.gate_window_s = gate_window_s
@@ -186,6 +192,7 @@ class Tracker:
                 changes.append(s.snapshot(TrackChange.NEW))
             elif update(s, d, j):
                 s.recorded_lat_deg, s.recorded_lon_deg = s.lat_deg, s.lon_deg
+                s.recorded_s = s.last_s
                 changes.append(s.snapshot(TrackChange.MOVED))
         return changes
 
@@ -217,6 +224,8 @@ class Tracker:
         rlat, rlon = s.recorded_lat_deg, s.recorded_lon_deg
         if rlat is None or rlon is None or significant:
             return True
+        if t_s - s.recorded_s < self.record_interval_s:
+            return False  # recorded lately: its detections carry the positions meanwhile
         # distance_m(rlat, rlon, lat, lon) >= moved_m, inline (it runs per detection)
         x = (lon - rlon) * _RAD * _cos((rlat + lat) * _HALF_RAD)
         y = (lat - rlat) * _RAD
