@@ -6,7 +6,7 @@ import json
 import os
 import random
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -38,11 +38,18 @@ def ports_free(ports: tuple[int, ...]) -> bool:
             sock.close()
 
 
-def free_instance() -> int:
-    """An instance number whose three ports are free now (random, so parallel runs differ)."""
+# Linux hands out ports from 32768 up to outgoing connections (ip_local_port_range): an
+# instance with a port there can lose it to any client socket between the check and the
+# bind. Instances up to this one keep their ports (5763 + 10 N at most) below that.
+LAST_FREE_INSTANCE = (32_768 - 5_763 - 1) // 10
+
+
+def free_instance(avoid: Collection[int] = ()) -> int:
+    """An instance number whose three ports are free now (random, so parallel runs differ),
+    not one of ``avoid`` (picked but not bound yet)."""
     for _ in range(200):
-        instance = random.randint(600, 5900)
-        if ports_free(serial_ports(instance)):
+        instance = random.randint(600, LAST_FREE_INSTANCE)
+        if instance not in avoid and ports_free(serial_ports(instance)):
             return instance
     raise RuntimeError("no free instance found in 200 tries")
 

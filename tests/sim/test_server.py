@@ -20,9 +20,12 @@ from uav.sim.parts import PartFactories, load_part
 
 def test_one_server_runs_several_vehicles_and_drops_one() -> None:
     server = EmulatorServer()
+    instances: list[int] = []
+    for _ in range(3):  # three distinct ones: none is bound before server.add
+        instances.append(free_instance(avoid=instances))
     vehicles = [
-        EmulatedVehicle(free_instance(), speedup=50, sysid=10 + k, parts=PartFactories.none())
-        for k in range(3)
+        EmulatedVehicle(n, speedup=50, sysid=10 + k, parts=PartFactories.none())
+        for k, n in enumerate(instances)
     ]
     clients: list[Gcs] = []
     try:
