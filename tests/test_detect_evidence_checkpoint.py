@@ -150,6 +150,18 @@ def resident_pages(path: Path) -> list[bool]:
     return [bool(v & 1) for v in vec]
 
 
+def checkpointed(log: EvidenceLog, n: int) -> WalCheckpointer:
+    """The log's checkpointer, once ``n`` detections are committed and it copied them into
+    the database file."""
+    ck = log._checkpointer
+    assert ck is not None
+    dets, js, keys = batch(n)
+    log.append_detections(dets, js, keys)
+    log.flush()
+    ck.checkpoint()
+    return ck
+
+
 def test_the_page_cache_keeps_the_file_tail_only() -> None:
     keep = CACHE_KEEP_BYTES
     assert cache_drop_end(0) == cache_drop_end(keep) == 0
@@ -162,13 +174,8 @@ def test_a_checkpoint_lets_go_of_the_copied_pages_but_the_tail(
 ) -> None:
     keep = 8 * SQLITE_PAGE_SIZE
     monkeypatch.setattr(checkpoint, "CACHE_KEEP_BYTES", keep)
-    dets, js, keys = batch(2_000)
     with EvidenceLog(store, background=False) as log:
-        ck = log._checkpointer
-        assert ck is not None
-        log.append_detections(dets, js, keys)
-        log.flush()
-        ck.checkpoint()  # copies the batch into the database file
+        ck = checkpointed(log, 2_000)
         db.read_bytes()  # every page of it in the page cache again
         size = db.stat().st_size
         assert size > 4 * keep
@@ -192,13 +199,8 @@ def test_checkpoints_go_on_where_the_page_cache_cannot_be_advised(
 
     monkeypatch.setattr(checkpoint, "CACHE_KEEP_BYTES", 0)
     monkeypatch.setattr(os, "posix_fadvise", refuse, raising=False)
-    dets, js, keys = batch(200)
     with EvidenceLog(store, background=False) as log:
-        ck = log._checkpointer
-        assert ck is not None
-        log.append_detections(dets, js, keys)
-        log.flush()
-        ck.checkpoint()
+        ck = checkpointed(log, 200)
         ck.checkpoint()
         assert ck.checkpoints == 2 and ck.alive()
     assert len(calls) == 1  # tried once, then checkpoints went on without it
