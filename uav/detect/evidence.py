@@ -170,13 +170,13 @@ class EvidenceLog:
         with self._buf_lock:
             pending = {k for e in self._buf for k in e[3]} if self._buf else set()
         found = {k for k in keys if k in pending} if pending else set()
-        rest = [k for k in keys if k not in found] if found else keys
+        rest = {k for k in keys if k not in found} if found else set(keys)
         if rest:
             with self._flush_lock:
                 tip = read_tip(self._conn)  # the same read transaction as the query
                 logged = logged_keys(self._conn, rest)
                 self._conn.rollback()
-                self._absent = {k for k in rest if k not in logged} if logged else set(rest)
+                self._absent = rest - logged
                 self._absent_tip = tip
             found |= logged
         return found

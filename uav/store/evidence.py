@@ -48,7 +48,7 @@ for the same numbers cannot both commit; the loser rolls back and retries from t
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import chain as _chain
@@ -208,15 +208,16 @@ def lock_chain(conn: Connection) -> None:
         conn.execute(M.insert().values(key=TIP_KEY, value=ChainTip(0, GENESIS_HASH).describe()))
 
 
-def logged_keys(conn: Connection, keys: Sequence[str]) -> set[str]:
-    """Which of ``keys`` (detection keys) the ``detections`` table holds.
+def logged_keys(conn: Connection, keys: Collection[str]) -> set[str]:
+    """Which of ``keys`` (detection keys; a set is used as it is) the ``detections`` table
+    holds.
 
     Keys start with their time, so the sorted keys fall into runs (all of them when they
     span ``KEY_ONE_RANGE_MS`` at most, else consecutive keys at most ``KEY_RUN_GAP_MS``
     apart). A run of many keys is one range scan of the key index,
     returning only what is logged in the run's time span (in steady ingest: the little the
     previous batch left in it); the keys of short runs are probed by ``IN (...)``."""
-    wanted = set(keys)
+    wanted = keys if isinstance(keys, set | frozenset) else set(keys)
     if not wanted:
         return set()
     D = S.detections
