@@ -69,66 +69,108 @@ def listen(
     """Listen to ``sources`` through ``pipeline``; see the module docstring. ``until``, when
     given, is asked after every batch: True stops listening (reason ``"until"``).
     ``refresh``, when given, is called every ``refresh_s`` (e.g. :class:`PermitRefresher`)."""
+    run = _Listening(
+        pipeline,
+        ListenSummary(sources=[SourceRun(s) for s in sources]),
+        duration_s,
+        max_detections,
+        on_result,
+        until,
+        tick_s,
+        _Every(refresh_s, refresh) if refresh is not None else None,
+    )
     with batch_ingest_gc():  # the zones and their index live as long as we listen
-        return _listen(
-            sources,
-            pipeline,
-            duration_s,
-            max_detections,
-            on_result,
-            until,
-            tick_s,
-            refresh,
-            refresh_s,
-        )
+        return run.run()
 
 
-def _listen(
-    sources: Sequence[Source],
-    pipeline: Pipeline,
-    duration_s: float | None,
-    max_detections: int | None,
-    on_result: Callable[[Result, ListenSummary], None] | None,
-    until: Callable[[ListenSummary], bool] | None,
-    tick_s: float,
-    refresh: Callable[[], object] | None,
-    refresh_s: float,
-) -> ListenSummary:
-    inbox: queue.Queue[list[Detection]] = queue.Queue()
-    stop = threading.Event()
-    runs = [SourceRun(s) for s in sources]
-    summary = ListenSummary(sources=runs)
-    for run in runs:
-        run.thread = threading.Thread(
-            target=_run_source, args=(run, inbox.put, stop), name=f"source {run.source.name}"
-        )
-        run.thread.start()
-    try:
-        summary.reason = _loop(
-            inbox,
-            runs,
-            pipeline,
-            summary,
-            duration_s,
-            max_detections,
-            on_result,
-            until,
-            tick_s,
-            _Every(refresh_s, refresh) if refresh is not None else None,
-        )
-    except KeyboardInterrupt:
-        summary.reason = "interrupted"
-    finally:
-        stop.set()
+@dataclass
+class _Listening:
+    """One ``listen``: its pipeline, what it has done so far, and when to stop."""
+
+    pipeline: Pipeline
+    summary: ListenSummary
+    duration_s: float | None
+    max_detections: int | None
+    on_result: Callable[[Result, ListenSummary], None] | None
+    until: Callable[[ListenSummary], bool] | None
+    tick_s: float
+    refresh: _Every | None
+    inbox: queue.Queue[list[Detection]] = field(default_factory=queue.Queue)
+
+    def run(self) -> ListenSummary:
+        stop = threading.Event()
+        runs, summary = self.summary.sources, self.summary
         for run in runs:
-            if run.thread is not None:
-                run.thread.join(timeout=JOIN_S)
-    if summary.reason != "max":  # what arrived while stopping
-        _ingest(_drain(inbox), pipeline, summary, max_detections, on_result)
-    closing = pipeline.close_all()
-    if on_result is not None and (closing.tracks or closing.incidents):
-        on_result(closing, summary)
-    return summary
+            run.thread = threading.Thread(
+                target=_run_source,
+                args=(run, self.inbox.put, stop),
+                name=f"source {run.source.name}",
+            )
+            run.thread.start()
+        try:
+            summary.reason = self._loop()
+        except KeyboardInterrupt:
+            summary.reason = "interrupted"
+        finally:
+            stop.set()
+            for run in runs:
+                if run.thread is not None:
+                    run.thread.join(timeout=JOIN_S)
+        if summary.reason != "max":  # what arrived while stopping
+            self._ingest(_drain(self.inbox))
+        closing = self.pipeline.close_all()
+        if self.on_result is not None and (closing.tracks or closing.incidents):
+            self.on_result(closing, summary)
+        return summary
+
+    def _loop(self) -> str:
+        """Ingest what arrives until a reason to stop; that reason."""
+        pipeline, summary, inbox = self.pipeline, self.summary, self.inbox
+        duration_s, tick_s = self.duration_s, self.tick_s
+        start = time.monotonic()
+        last_arrival = start
+        while True:
+            now = time.monotonic()
+            if self.refresh is not None:
+                self.refresh.maybe(now)
+            if duration_s is not None and now - start >= duration_s:
+                return "duration"
+            wait = tick_s if duration_s is None else max(0.0, min(tick_s, start + duration_s - now))
+            batch = _collect(inbox, wait)
+            if batch:
+                last_arrival = time.monotonic()
+                self._ingest(batch)
+                if self.max_detections is not None and summary.detections >= self.max_detections:
+                    return "max"
+                if self.until is not None and self.until(summary):
+                    return "until"
+            elif pipeline.clock_s is not None:
+                quiet = pipeline.tick(pipeline.clock_s + (time.monotonic() - last_arrival))
+                if self.on_result is not None and (quiet.tracks or quiet.incidents):
+                    self.on_result(quiet, summary)
+            if inbox.empty() and all(
+                r.thread is not None and not r.thread.is_alive() for r in summary.sources
+            ):
+                self._ingest(_drain(inbox))
+                return "sources ended"
+
+    def _ingest(self, batch: list[Detection]) -> None:
+        """Ingest ``batch``; with ``max_detections``, in time-ordered pieces that stop exactly
+        there (duplicates do not count)."""
+        summary, limit = self.summary, self.max_detections
+        rest = sorted(batch, key=lambda d: d.time_s)
+        while rest:
+            room = len(rest) if limit is None else limit - summary.detections
+            if room <= 0:
+                return
+            piece, rest = rest[:room], rest[room:]
+            result = self.pipeline.ingest(piece)
+            summary.detections += len(result.detections)
+            summary.duplicates += result.duplicates
+            summary.refused += result.refused
+            summary.batches += 1
+            if self.on_result is not None:
+                self.on_result(result, summary)
 
 
 def _run_source(
@@ -138,46 +180,6 @@ def _run_source(
         run.source.run(emit, stop, run.stats)
     except Exception as exc:  # a broken source ends, the others go on
         run.error = f"{type(exc).__name__}: {exc}"
-
-
-def _loop(
-    inbox: queue.Queue[list[Detection]],
-    runs: list[SourceRun],
-    pipeline: Pipeline,
-    summary: ListenSummary,
-    duration_s: float | None,
-    max_detections: int | None,
-    on_result: Callable[[Result, ListenSummary], None] | None,
-    until: Callable[[ListenSummary], bool] | None,
-    tick_s: float,
-    refresh: _Every | None,
-) -> str:
-    start = time.monotonic()
-    last_arrival = start
-    while True:
-        now = time.monotonic()
-        if refresh is not None:
-            refresh.maybe(now)
-        if duration_s is not None and now - start >= duration_s:
-            return "duration"
-        wait = tick_s if duration_s is None else max(0.0, min(tick_s, start + duration_s - now))
-        batch = _collect(inbox, wait)
-        if batch:
-            last_arrival = time.monotonic()
-            _ingest(batch, pipeline, summary, max_detections, on_result)
-            if max_detections is not None and summary.detections >= max_detections:
-                return "max"
-            if until is not None and until(summary):
-                return "until"
-        elif pipeline.clock_s is not None:
-            quiet = pipeline.tick(pipeline.clock_s + (time.monotonic() - last_arrival))
-            if on_result is not None and (quiet.tracks or quiet.incidents):
-                on_result(quiet, summary)
-        if inbox.empty() and all(r.thread is not None and not r.thread.is_alive() for r in runs):
-            rest = _drain(inbox)
-            if rest:
-                _ingest(rest, pipeline, summary, max_detections, on_result)
-            return "sources ended"
 
 
 @dataclass
@@ -233,30 +235,6 @@ def _drain(inbox: queue.Queue[list[Detection]]) -> list[Detection]:
             out.extend(inbox.get_nowait())
         except queue.Empty:
             return out
-
-
-def _ingest(
-    batch: list[Detection],
-    pipeline: Pipeline,
-    summary: ListenSummary,
-    max_detections: int | None,
-    on_result: Callable[[Result, ListenSummary], None] | None,
-) -> None:
-    """Ingest ``batch``; with ``max_detections``, in time-ordered pieces that stop exactly
-    there (duplicates do not count)."""
-    rest = sorted(batch, key=lambda d: d.time_s)
-    while rest:
-        room = len(rest) if max_detections is None else max_detections - summary.detections
-        if room <= 0:
-            return
-        piece, rest = rest[:room], rest[room:]
-        result = pipeline.ingest(piece)
-        summary.detections += len(result.detections)
-        summary.duplicates += result.duplicates
-        summary.refused += result.refused
-        summary.batches += 1
-        if on_result is not None:
-            on_result(result, summary)
 
 
 def open_pipeline(
