@@ -286,8 +286,10 @@ def list_(
     limit: int | None = typer.Option(None, "--limit", min=1, help="At most this many."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """List logged detections, oldest first. With --json each row also carries the sighting
-    exactly as logged ("detection"), so the list can be replayed (replay:FILE)."""
+    """List logged detections, oldest first.
+
+    With --json each row also carries the sighting exactly as logged ("detection"), so the
+    list can be replayed (replay:FILE)."""
     with handle_errors():
         from uav.detect.report_query import sighting_records, sightings
 

@@ -8,8 +8,9 @@ from rich.markup import escape
 from uav.cli.common import EXIT_FINDINGS, err, handle_errors, open_store, out, print_json
 
 VERIFY_HELP = (
-    "Check the evidence log's hash chain and the tables derived from it. Exit 0 when intact "
-    "(prints the record count and the tip hash to keep), 1 naming the first bad record."
+    "Check the evidence log's hash chain and the tables derived from it.\n\n"
+    "Exit 0 when intact (prints the record count and the tip hash to keep), 1 naming the "
+    "first bad record."
 )
 
 

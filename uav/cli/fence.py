@@ -22,9 +22,10 @@ PUSH_EXIT_HELP = (
 )
 
 app = typer.Typer(
-    help="The drone's onboard fence: the zones that matter to its flight, compiled into "
-    "ArduPilot fence items (exclusion polygons and circles, an operating-area inclusion, "
-    "the fence circle and an altitude limit).",
+    help="The drone's onboard fence: the zones that matter to its flight, compiled for ArduPilot."
+    "\n\n"
+    "Compiled into ArduPilot fence items: exclusion polygons and circles, an operating-area "
+    "inclusion, the fence circle and an altitude limit.",
     no_args_is_help=True,
 )
 
@@ -32,6 +33,8 @@ app = typer.Typer(
 @app.command(
     "push",
     help=(
+        "Compile the zones that matter to drone NAME into its onboard fence and upload it."
+        "\n\n"
         "Select the zones that matter to drone NAME (near home, active during its flight, "
         "not granted to it), compile them to fence items, simplified conservatively to the "
         "drone's budget (70 items, 560 bytes), set FENCE_ENABLE/TYPE/ACTION/ALT_MAX/RADIUS/"
@@ -158,8 +161,9 @@ def _print_shapes(shapes: FenceShapes) -> None:
 
 @app.command(
     "show",
-    help="Read drone NAME's fence back: inclusion/exclusion polygons (vertex counts), "
-    "circles, the return point, the FENCE_* parameters and the storage used.\n\n"
+    help="Read drone NAME's fence back.\n\n"
+    "Inclusion/exclusion polygons (vertex counts), circles, the return point, the FENCE_* "
+    "parameters and the storage used.\n\n"
     "Exit codes: 0 shown; 2 unknown drone or no link.",
 )
 def show(

@@ -160,10 +160,10 @@ def remove(
 
 @app.command(
     "sign",
-    help="Make a new signing key for drone NAME and install it (SETUP_SIGNING); from then on "
-    "every link to it signs every message. The key is kept in the database and never shown; "
-    "a drone that already signs gets the new key in place of the old one. The drone must be "
-    "disarmed.\n\n" + COMMAND_EXIT_HELP,
+    help="Make a new signing key for drone NAME and install it (SETUP_SIGNING).\n\n"
+    "From then on every link to it signs every message. The key is kept in the database and "
+    "never shown; a drone that already signs gets the new key in place of the old one. The "
+    "drone must be disarmed.\n\n" + COMMAND_EXIT_HELP,
 )
 def sign(
     ctx: typer.Context,
@@ -208,10 +208,10 @@ def _link_base(timeout_s: float) -> LinkConfig:
 
 @app.command(
     "status",
-    help="Ask every drone (or the NAMEs given) for its state, all at once: link, mode, armed, "
-    "GPS fix and satellites, position (altitude above home and above sea level), ground "
-    "speed, heading, battery, fence, when it was last heard. A drone that does not answer "
-    "within --timeout is shown as not answering.\n\nExit codes: 0 the status was shown "
+    help="Ask every drone (or the NAMEs given) for its state, all at once.\n\n"
+    "Link, mode, armed, GPS fix and satellites, position (altitude above home and above sea "
+    "level), ground speed, heading, battery, fence, when it was last heard. A drone that does "
+    "not answer within --timeout is shown as not answering.\n\nExit codes: 0 the status was shown "
     "(whether or not every drone answered); 2 unknown drone or bad option.",
 )
 def status(
@@ -330,9 +330,10 @@ def _warn_unchecked(name: str, no_check: bool) -> None:
 
 @app.command(
     "takeoff",
-    help="Take drone NAME off to ALT metres above home; it must be armed in GUIDED. Returns "
-    "when it is there. The climb is checked against the zones first (as `plan check` checks a "
-    "leg): a climb inside a zone is refused, exit 1, nothing sent.\n\n" + COMMAND_EXIT_HELP,
+    help="Take drone NAME off to ALT metres above home.\n\n"
+    "It must be armed in GUIDED. Returns when it is there. The climb is checked against the "
+    "zones first (as `plan check` checks a leg): a climb inside a zone is refused, exit 1, "
+    "nothing sent.\n\n" + COMMAND_EXIT_HELP,
 )
 def takeoff(
     ctx: typer.Context,
@@ -350,13 +351,11 @@ def takeoff(
 
 @app.command(
     "goto",
-    help="Fly drone NAME to LAT LON at ALT metres above home (WGS-84 degrees); it must be "
-    "flying in GUIDED. Returns when it is there. The straight leg from where the drone is "
-    "is checked against the zones first: a leg that enters a zone, or a target inside one, "
-    "is refused (exit 1, nothing sent); leaving a zone the drone is in is allowed. "
-    + NEGATIVE_HELP
-    + "\n\n"
-    + COMMAND_EXIT_HELP,
+    help="Fly drone NAME to LAT LON at ALT metres above home (WGS-84 degrees).\n\n"
+    "It must be flying in GUIDED. Returns when it is there. The straight leg from where the "
+    "drone is is checked against the zones first: a leg that enters a zone, or a target "
+    "inside one, is refused (exit 1, nothing sent); leaving a zone the drone is in is "
+    "allowed. " + NEGATIVE_HELP + "\n\n" + COMMAND_EXIT_HELP,
 )
 def goto(
     ctx: typer.Context,
@@ -376,9 +375,9 @@ def goto(
 
 @app.command(
     "mode",
-    help="Switch drone NAME to flight mode MODE (ArduCopter names: GUIDED, AUTO, LOITER, "
-    "RTL, LAND, ALT_HOLD, STABILIZE, ...). An unknown name is bad input (exit 2).\n\n"
-    + COMMAND_EXIT_HELP,
+    help="Switch drone NAME to flight mode MODE.\n\n"
+    "ArduCopter names: GUIDED, AUTO, LOITER, RTL, LAND, ALT_HOLD, STABILIZE, ... An unknown "
+    "name is bad input (exit 2).\n\n" + COMMAND_EXIT_HELP,
 )
 def mode(
     ctx: typer.Context,

@@ -22,9 +22,9 @@ if TYPE_CHECKING:
     from uav.detect.permits import Permit
 
 app = typer.Typer(
-    help="Permits: third-party drones (Remote ID or ICAO address) allowed to fly for a time, "
-    "optionally only in one zone or area. Every change is logged in the evidence chain.\n\n"
-    + EXIT_CODES_HELP,
+    help="Permits: third-party drones allowed to fly for a time.\n\n"
+    "By Remote ID or ICAO address, optionally only in one zone or area. Every change is "
+    "logged in the evidence chain.\n\n" + EXIT_CODES_HELP,
     no_args_is_help=True,
 )
 

@@ -65,8 +65,9 @@ CHECK_EXIT_HELP = (
 @app.command(
     "check",
     help=(
-        "Check PLAN leg by leg in 3-D and in time against every zone active while the drone is "
-        "on that leg, the global ceiling, the operating area(s) and the drone's grants.\n\n"
+        "Check PLAN leg by leg, in 3-D and in time, against the zones.\n\n"
+        "Each leg against every zone active while the drone is on it, the global ceiling, the "
+        "operating area(s) and the drone's grants.\n\n"
         "Plans: QGroundControl .plan, Mission Planner .waypoints, GeoJSON or KML LineString.\n\n"
         + CHECK_EXIT_HELP
     ),
@@ -157,6 +158,7 @@ UPLOAD_EXIT_HELP = (
 @app.command(
     "upload",
     help=(
+        "Check PLAN for the drone and, only if it is clear, upload it and verify it.\n\n"
         "Check PLAN for the drone (as `uav plan check --drone NAME` does, its grants "
         "included) and, only if it is clear, upload it with the MAVLink mission protocol "
         "(items the drone asks for again are sent again) and verify it by downloading it "
@@ -212,8 +214,8 @@ def upload(
 @app.command(
     "download",
     help=(
-        "Download drone NAME's mission and write it as a QGroundControl .plan (home from the "
-        "drone) that `uav plan check` and `uav plan upload` read.\n\n"
+        "Download drone NAME's mission as a QGroundControl .plan.\n\n"
+        "Home comes from the drone; `uav plan check` and `uav plan upload` read the file.\n\n"
         "Exit codes: 0 written; 2 unknown drone, no link, no mission or no home on the drone, "
         "or the file cannot be written."
     ),

@@ -28,7 +28,8 @@ def sim() -> None:
 
 
 RUN_HELP = (
-    "Run N emulated quadcopters until Ctrl-C. Vehicle k (k = 0..N-1) is instance "
+    "Run N emulated quadcopters until Ctrl-C.\n\n"
+    "Vehicle k (k = 0..N-1) is instance "
     "FIRST+k: it listens on tcp 127.0.0.1 5760+10*I (SERIAL0, connect your ground station "
     "here), 5762+10*I and 5763+10*I, has MAV_SYSID SYSID+k, and boots when a client first "
     "connects to its SERIAL0. Vehicles start side by side, 20 m apart eastwards.\n\n"

@@ -61,8 +61,10 @@ def load(
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the loaded zones as JSON."),
 ) -> None:
-    """Load zones from files. All files are checked before anything is stored: one bad
-    feature and nothing changes (exit 2, naming the file, feature and line)."""
+    """Load zones from files.
+
+    All files are checked before anything is stored: one bad feature and nothing changes
+    (exit 2, naming the file, feature and line)."""
     with handle_errors():
         from uav.geo.crs import normalise_crs
         from uav.zones.build import ZoneDefaults

@@ -1,0 +1,44 @@
+"""The CLI's help reads as a reference: every command and group lists with a one-line summary
+(the first paragraph of its help), the details and exit codes come after it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer.main
+
+from cli import app
+
+SUMMARY_MAX = 100  # characters: about one line of the command list
+
+
+def walk(cmd: Any, path: tuple[str, ...] = ()) -> list[tuple[str, Any]]:
+    """Every command under ``cmd`` (typer's click-like commands; groups have ``commands``)."""
+    found = [(" ".join(path) or "uav", cmd)]
+    if hasattr(cmd, "commands"):
+        for name, sub in cmd.commands.items():
+            found += walk(sub, (*path, name))
+    return found
+
+
+def summary(cmd: Any) -> str:
+    """What the command list shows: the short help when given, else the first paragraph."""
+    return cmd.short_help or (cmd.help or "").strip().split("\n\n")[0]
+
+
+COMMANDS = walk(typer.main.get_command(app))
+
+
+def test_the_cli_has_its_groups_and_commands() -> None:
+    names = {name for name, _ in COMMANDS}
+    assert {"zones load", "plan check", "fleet status", "fence push", "detect verify"} <= names
+    assert len(names) > 40
+
+
+def test_every_command_has_a_one_line_summary() -> None:
+    long = {
+        name: s
+        for name, cmd in COMMANDS
+        if len(s := summary(cmd)) > SUMMARY_MAX or "\n" in s or not s
+    }
+    assert not long, long
