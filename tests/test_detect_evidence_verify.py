@@ -78,6 +78,31 @@ def test_clean_log_verifies(logged: Path, uav: Invoke) -> None:
     assert doc["problem"] is None and len(doc["tip_hash"]) == 64
 
 
+def test_progress_is_told_as_the_walk_goes(logged: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every STREAM_ROWS records and at the end: records checked, of the last seq (the CLI
+    draws its bar on stderr from it)."""
+    monkeypatch.setattr("uav.detect.verify.STREAM_ROWS", 5)
+    calls: list[tuple[int, int]] = []
+    store = Store.open(logged)
+    try:
+        report = verify_evidence(store, progress=lambda done, total: calls.append((done, total)))
+    finally:
+        store.close()
+    assert report.ok and calls == [(5, RECORDS), (10, RECORDS), (RECORDS, RECORDS)]
+
+
+def test_progress_stops_where_a_gap_stops_the_walk(logged: Path) -> None:
+    tamper(logged, "DELETE FROM evidence WHERE seq = 4")
+    calls: list[tuple[int, int]] = []
+    store = Store.open(logged)
+    try:
+        report = verify_evidence(store, progress=lambda done, total: calls.append((done, total)))
+    finally:
+        store.close()
+    assert report.problem is not None and report.problem.what == SEQ_GAP
+    assert calls == [(3, RECORDS)]  # three records checked before the gap, of seq 14
+
+
 def test_empty_log_verifies(uav: Invoke) -> None:
     res = uav("detect", "verify")
     assert res.exit_code == 0, res.output

@@ -5,7 +5,15 @@ from __future__ import annotations
 import typer
 from rich.markup import escape
 
-from uav.cli.common import EXIT_FINDINGS, err, handle_errors, open_store, out, print_json
+from uav.cli.common import (
+    EXIT_FINDINGS,
+    err,
+    handle_errors,
+    open_store,
+    out,
+    print_json,
+    progress_bar,
+)
 
 VERIFY_HELP = (
     "Check the evidence log's hash chain and the tables derived from it.\n\n"
@@ -18,7 +26,8 @@ def run_verify(ctx: typer.Context, *, as_json: bool, tip: str | None) -> None:
     with handle_errors():
         from uav.detect.verify import verify_evidence
 
-        report = verify_evidence(open_store(ctx), tip_hash=tip)
+        with progress_bar("verifying records") as progress:
+            report = verify_evidence(open_store(ctx), tip_hash=tip, progress=progress)
     if as_json:
         print_json(report.to_json())
     else:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -18,6 +16,7 @@ from uav.cli.common import (
     out,
     parse_time,
     print_json,
+    progress_bar,
 )
 from uav.plans.defaults import (
     DEFAULT_BUFFER_M,
@@ -188,7 +187,7 @@ def upload(
 
         options = check_options(at, speed, buffer, max_alt, time_margin)
         try:
-            with transfer_bar("upload") as progress:
+            with progress_bar("mission upload") as progress:
                 done = upload_plan(
                     open_store(ctx),
                     drone,
@@ -232,7 +231,7 @@ def download(
     with drone_errors():
         from uav.fleet.missions import download_plan, write_plan
 
-        with transfer_bar("download") as progress:
+        with progress_bar("mission download") as progress:
             doc, count = download_plan(open_store(ctx), drone, progress=progress)
         if output is not None:
             write_plan(doc, output)
@@ -265,24 +264,3 @@ def show_report(report: CheckReport, plan: Path, as_json: bool) -> None:
         print_json(report.to_json())
     else:
         render_report(report, plan)
-
-
-@contextmanager
-def transfer_bar(what: str) -> Iterator[Callable[[int, int], None]]:
-    """A progress bar on stderr for a mission transfer, shown from the first item on;
-    yields the ``progress(done, total)`` callback."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-    bar = Progress(TextColumn(f"mission {what}"), BarColumn(), MofNCompleteColumn(), console=err)
-    task = bar.add_task(what, total=None)
-
-    def progress(done: int, total: int) -> None:
-        if not bar.live.is_started:
-            bar.start()
-        bar.update(task, completed=done, total=total)
-
-    try:
-        yield progress
-    finally:
-        if bar.live.is_started:
-            bar.stop()

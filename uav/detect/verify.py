@@ -15,7 +15,7 @@ and check it later with ``--tip``.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -86,12 +86,19 @@ class VerifyReport:
         }
 
 
-def verify_evidence(store: Store, *, tip_hash: str | None = None) -> VerifyReport:
+def verify_evidence(
+    store: Store,
+    *,
+    tip_hash: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> VerifyReport:
     """Check the chain and the tables derived from it; see the module docstring.
-    ``tip_hash``: a hash recorded earlier, which must be in the chain."""
+    ``tip_hash``: a hash recorded earlier, which must be in the chain. ``progress(done,
+    total)``, when given, is told how many records the walk has checked, of the last seq,
+    every ``STREAM_ROWS`` records and at the end of the walk."""
     report = VerifyReport()
     with store.engine.connect() as conn, store.engine.connect() as side:
-        walker = _Walker(conn, side, report)
+        walker = _Walker(conn, side, report, progress)
         report.problem = walker.walk()
         if report.problem is None:
             report.problem = walker.check_states() or _check_tip(conn, report.tip)
@@ -107,10 +114,17 @@ def _stream(conn: Connection, q: Any) -> Iterator[Any]:
 
 
 class _Walker:
-    def __init__(self, conn: Connection, side: Connection, report: VerifyReport) -> None:
+    def __init__(
+        self,
+        conn: Connection,
+        side: Connection,
+        report: VerifyReport,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> None:
         self.conn = conn
         self.side = side
         self.report = report
+        self.progress = progress
         self.latest: dict[str, dict[Any, tuple[int, dict[str, Any]]]] = {
             "track": {},
             "incident": {},
@@ -123,7 +137,18 @@ class _Walker:
         return found is not None
 
     def walk(self) -> Problem | None:
+        problem = self._walk()
+        if self.progress is not None:
+            self.progress(self.report.records, self._last_seq())
+        return problem
+
+    def _last_seq(self) -> int:
+        E = S.evidence
+        return int(self.conn.execute(select(func.max(E.c.seq))).scalar() or 0)
+
+    def _walk(self) -> Problem | None:
         E, D = S.evidence, S.detections
+        progress, total = self.progress, self._last_seq() if self.progress is not None else 0
         records = _stream(self.conn, select(E).order_by(E.c.seq))
         dets = _stream(self.side, select(D).order_by(D.c.seq))
         det = next(dets, None)
@@ -135,6 +160,8 @@ class _Walker:
             if problem is not None:
                 return problem
             self.report.records += 1
+            if progress is not None and not self.report.records % STREAM_ROWS:
+                progress(self.report.records, total)
             by_kind[r.kind] = by_kind.get(r.kind, 0) + 1
             self.report.tip = ChainTip(r.seq, r.hash)
             expected, prev = r.seq + 1, r.hash
