@@ -1,5 +1,5 @@
-"""The CLI's help reads as a reference: every command and group lists with a one-line summary
-(the first paragraph of its help), the details and exit codes come after it."""
+"""The CLI reads well: every command and group lists with a one-line summary (the first
+paragraph of its help; the details and exit codes come after it), and counts are English."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 import typer.main
 
 from cli import app
+from uav.cli.common import counted
 
 SUMMARY_MAX = 100  # characters: about one line of the command list
 
@@ -42,3 +43,8 @@ def test_every_command_has_a_one_line_summary() -> None:
         if len(s := summary(cmd)) > SUMMARY_MAX or "\n" in s or not s
     }
     assert not long, long
+
+
+def test_counts_read_as_english() -> None:
+    assert counted(1, "incident") == "1 incident"
+    assert [counted(n, "record") for n in (0, 2)] == ["0 records", "2 records"]

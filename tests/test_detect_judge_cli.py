@@ -287,7 +287,7 @@ def test_listen_live_table_on_a_terminal(
     assert res.exit_code == 0, res.output
     shown = re.sub(r"\x1b\[[0-9;?]*[a-zA-Z]", "", screen.getvalue())
     # the last frame: everything closed when listening stopped
-    assert "15 detections, 0 duplicates, 1 incidents opened (1 high)" in shown
+    assert "15 detections, 0 duplicates, 1 incident opened (1 high)" in shown
     assert "incident" in shown and "authorised" in shown  # both tables' headers
     assert "15 detections" in res.stdout
 

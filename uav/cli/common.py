@@ -78,7 +78,8 @@ def print_json(obj: Any) -> None:
 @contextmanager
 def progress_bar(label: str) -> Iterator[Callable[[int, int], None]]:
     """A progress bar on stderr (data stays alone on stdout), shown from the first call of
-    the ``progress(done, total)`` callback it yields on, and gone when the block ends."""
+    the ``progress(done, total)`` callback it yields with work still to do, and stopped
+    when the block ends."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     bar = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), console=err)
@@ -86,6 +87,8 @@ def progress_bar(label: str) -> Iterator[Callable[[int, int], None]]:
 
     def progress(done: int, total: int) -> None:
         if not bar.live.is_started:
+            if done >= total:  # done at the first word: no bar to watch
+                return
             bar.start()
         bar.update(task, completed=done, total=total)
 
@@ -94,3 +97,8 @@ def progress_bar(label: str) -> Iterator[Callable[[int, int], None]]:
     finally:
         if bar.live.is_started:
             bar.stop()
+
+
+def counted(n: int, noun: str) -> str:
+    """``n`` and ``noun``, plural unless ``n`` is 1: "1 incident", "0 incidents"."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

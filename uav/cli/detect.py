@@ -12,6 +12,7 @@ from uav.cli import evidence
 from uav.cli.common import (
     EXIT_CODES_HELP,
     EXIT_FINDINGS,
+    counted,
     err,
     handle_errors,
     open_store,
@@ -204,8 +205,9 @@ class _LiveView:
                     str(i.detections),
                 )
         return Group(
-            f"{summary.detections} detections, {summary.duplicates} duplicates, "
-            f"{self.opened} incidents opened ({len(self.high)} high)",
+            f"{counted(summary.detections, 'detection')}, "
+            f"{counted(summary.duplicates, 'duplicate')}, "
+            f"{counted(self.opened, 'incident')} opened ({len(self.high)} high)",
             tracks,
             incs,
         )
@@ -241,8 +243,10 @@ def _print_summary(summary: ListenSummary, view: _LiveView, alerts: int, as_json
         print_json(doc)
         return
     out.print(
-        f"{summary.detections} detections ({summary.duplicates} duplicates), "
-        f"{view.opened} incidents opened, {len(view.high)} high; stopped: {summary.reason}"
+        f"{counted(summary.detections, 'detection')} "
+        f"({counted(summary.duplicates, 'duplicate')}), "
+        f"{counted(view.opened, 'incident')} opened, {len(view.high)} high; "
+        f"stopped: {summary.reason}"
     )
     for s in feeds:
         line = f"  {s['source']}: {s['parsed']} parsed, {s['skipped']} skipped"
@@ -328,7 +332,7 @@ def list_(
             escape(s.source),
         )
     out.print(t)
-    err.print(f"{len(found)} detections")
+    err.print(counted(len(found), "detection"))
 
 
 def _num(v: float | None, digits: int) -> str:
@@ -353,8 +357,8 @@ def stats(
     from rich.table import Table
 
     out.print(
-        f"{st.detections} detections: {st.unauthorised} of unauthorised drones or unknown "
-        f"aircraft, {st.manned} of manned aircraft; by severity {st.by_severity}"
+        f"{counted(st.detections, 'detection')}: {st.unauthorised} of unauthorised drones or "
+        f"unknown aircraft, {st.manned} of manned aircraft; by severity {st.by_severity}"
     )
     zt = Table(
         "zone", "detections", "unauthorised", "high incidents", "medium incidents", title="per zone"
@@ -401,8 +405,9 @@ def report(
         size = write_report(data, fmt, output)
     out.print(str(output))
     err.print(
-        f"{fmt} report: {len(data.incidents)} incidents, {len(data.paths())} tracks, "
-        f"{len(data.sightings)} detections, {size} bytes"
+        f"{fmt} report: {counted(len(data.incidents), 'incident')}, "
+        f"{counted(len(data.paths()), 'track')}, {counted(len(data.sightings), 'detection')}, "
+        f"{counted(size, 'byte')}"
     )
 
 

@@ -7,6 +7,7 @@ from rich.markup import escape
 
 from uav.cli.common import (
     EXIT_FINDINGS,
+    counted,
     err,
     handle_errors,
     open_store,
@@ -35,7 +36,7 @@ def run_verify(ctx: typer.Context, *, as_json: bool, tip: str | None) -> None:
     kinds = ", ".join(f"{n} {k}" for k, n in sorted(report.by_kind.items()))
     if report.problem is None:
         detail = f" ({kinds})" if kinds else ""
-        err.print(f"evidence log intact: {report.records} records{detail}")
+        err.print(f"evidence log intact: {counted(report.records, 'record')}{detail}")
         return
     err.print(f"[bold red]evidence log NOT intact:[/] {escape(report.problem.describe())}")
     raise typer.Exit(EXIT_FINDINGS)
