@@ -21,6 +21,7 @@ from uav.detect.verify import (
     OUT_OF_ORDER,
     SEQ_GAP,
     TIP_MISMATCH,
+    VerifyReport,
     verify_evidence,
 )
 from uav.store import Store
@@ -78,27 +79,28 @@ def test_clean_log_verifies(logged: Path, uav: Invoke) -> None:
     assert doc["problem"] is None and len(doc["tip_hash"]) == 64
 
 
-def test_progress_is_told_as_the_walk_goes(logged: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every STREAM_ROWS records and at the end: records checked, of the last seq (the CLI
-    draws its bar on stderr from it)."""
-    monkeypatch.setattr("uav.detect.verify.STREAM_ROWS", 5)
+def verify_with_progress(db: Path) -> tuple[VerifyReport, list[tuple[int, int]]]:
+    """verify_evidence's report, and the (done, total) calls of its progress callback."""
     calls: list[tuple[int, int]] = []
-    store = Store.open(logged)
+    store = Store.open(db)
     try:
         report = verify_evidence(store, progress=lambda done, total: calls.append((done, total)))
     finally:
         store.close()
+    return report, calls
+
+
+def test_progress_is_told_as_the_walk_goes(logged: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every STREAM_ROWS records and at the end: records checked, of the last seq (the CLI
+    draws its bar on stderr from it)."""
+    monkeypatch.setattr("uav.detect.verify.STREAM_ROWS", 5)
+    report, calls = verify_with_progress(logged)
     assert report.ok and calls == [(5, RECORDS), (10, RECORDS), (RECORDS, RECORDS)]
 
 
 def test_progress_stops_where_a_gap_stops_the_walk(logged: Path) -> None:
     tamper(logged, "DELETE FROM evidence WHERE seq = 4")
-    calls: list[tuple[int, int]] = []
-    store = Store.open(logged)
-    try:
-        report = verify_evidence(store, progress=lambda done, total: calls.append((done, total)))
-    finally:
-        store.close()
+    report, calls = verify_with_progress(logged)
     assert report.problem is not None and report.problem.what == SEQ_GAP
     assert calls == [(3, RECORDS)]  # three records checked before the gap, of seq 14
 
