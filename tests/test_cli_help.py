@@ -1,14 +1,19 @@
 """The CLI reads well: every command and group lists with a one-line summary (the first
-paragraph of its help; the details and exit codes come after it), and counts are English."""
+paragraph of its help; the details and exit codes come after it), counts are English, and
+progress bars are drawn on a terminal only."""
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
+import pytest
 import typer.main
+from rich.console import Console
 
 from cli import app
-from uav.cli.common import counted
+from uav.cli import common
+from uav.cli.common import counted, progress_bar
 
 SUMMARY_MAX = 100  # characters: about one line of the command list
 
@@ -48,3 +53,23 @@ def test_every_command_has_a_one_line_summary() -> None:
 def test_counts_read_as_english() -> None:
     assert counted(1, "incident") == "1 incident"
     assert [counted(n, "record") for n in (0, 2)] == ["0 records", "2 records"]
+
+
+def drawn(monkeypatch: pytest.MonkeyPatch, terminal: bool, calls: list[tuple[int, int]]) -> str:
+    """What progress_bar writes to a stderr console that is (or is not) a terminal."""
+    text = io.StringIO()
+    monkeypatch.setattr(common, "err", Console(file=text, force_terminal=terminal, width=80))
+    with progress_bar("mission upload") as progress:
+        for done, total in calls:
+            progress(done, total)
+    return text.getvalue()
+
+
+def test_a_progress_bar_is_drawn_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    shown = drawn(monkeypatch, True, [(0, 5), (3, 5), (5, 5)])
+    assert "mission upload" in shown and "5/5" in shown
+
+
+def test_no_bar_off_a_terminal_nor_for_work_done_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert drawn(monkeypatch, False, [(0, 5), (3, 5), (5, 5)]) == ""
+    assert drawn(monkeypatch, True, [(5, 5)]) == ""

@@ -77,12 +77,18 @@ def print_json(obj: Any) -> None:
 
 @contextmanager
 def progress_bar(label: str) -> Iterator[Callable[[int, int], None]]:
-    """A progress bar on stderr (data stays alone on stdout), shown from the first call of
-    the ``progress(done, total)`` callback it yields with work still to do, and stopped
-    when the block ends."""
+    """A progress bar on stderr (data stays alone on stdout) when stderr is a terminal,
+    shown from the first call of the ``progress(done, total)`` callback it yields with work
+    still to do, and stopped when the block ends."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    bar = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), console=err)
+    bar = Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=err,
+        disable=not err.is_terminal,  # a log file or a pipe gets no bar frames
+    )
     task = bar.add_task(label, total=None)
 
     def progress(done: int, total: int) -> None:
