@@ -158,13 +158,12 @@ UPLOAD_EXIT_HELP = (
     "upload",
     help=(
         "Check PLAN for the drone and, only if it is clear, upload it and verify it.\n\n"
-        "Check PLAN for the drone (as `uav plan check --drone NAME` does, its grants "
-        "included) and, only if it is clear, upload it with the MAVLink mission protocol "
-        "(items the drone asks for again are sent again) and verify it by downloading it "
-        "back. A drone whose home is further than --home-tolerance from the plan's is "
-        "refused: the check would describe another flight. If an upload fails part-way, the "
-        "drone's mission is cleared so that a partial mission cannot be flown.\n\n"
-        + UPLOAD_EXIT_HELP
+        "The check is `uav plan check --drone NAME`'s, the drone's grants included. The "
+        "upload uses the MAVLink mission protocol (items the drone asks for again are sent "
+        "again); the mission is then downloaded back and compared. A drone whose home is "
+        "further than --home-tolerance from the plan's is refused: the check would describe "
+        "another flight. If an upload fails part-way, the drone's mission is cleared so that "
+        "a partial mission cannot be flown.\n\n" + UPLOAD_EXIT_HELP
     ),
 )
 def upload(
