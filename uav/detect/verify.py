@@ -137,18 +137,19 @@ class _Walker:
         return found is not None
 
     def walk(self) -> Problem | None:
-        problem = self._walk()
+        total = self._last_seq() if self.progress is not None else 0
+        problem = self._walk(total)
         if self.progress is not None:
-            self.progress(self.report.records, self._last_seq())
+            self.progress(self.report.records, total)
         return problem
 
     def _last_seq(self) -> int:
         E = S.evidence
         return int(self.conn.execute(select(func.max(E.c.seq))).scalar() or 0)
 
-    def _walk(self) -> Problem | None:
+    def _walk(self, total: int) -> Problem | None:
         E, D = S.evidence, S.detections
-        progress, total = self.progress, self._last_seq() if self.progress is not None else 0
+        progress = self.progress
         records = _stream(self.conn, select(E).order_by(E.c.seq))
         dets = _stream(self.side, select(D).order_by(D.c.seq))
         det = next(dets, None)
